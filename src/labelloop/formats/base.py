@@ -47,6 +47,22 @@ class ImportItem:
     boxes: list[Box] | None = None
     declared_size: tuple[int, int] | None = None  # (width, height) the annotation file claims
     source: str | None = None  # the annotation file this came from, for error messages
+    # Boxes in fractions (0..1) of the displayed image's width and height, for formats such as
+    # YOLO whose coordinates need the real image size the importer does not read. When not
+    # None the image is labeled and these replace ``boxes``: see ``pixel_boxes``.
+    normalized_boxes: list[Box] | None = None
+
+    def pixel_boxes(self, width: int, height: int) -> list[Box] | None:
+        """The boxes in pixels of a ``width`` x ``height`` image (the probed, displayed size).
+
+        None when the item carries no detection annotation (unlabeled or classification).
+        """
+        if self.normalized_boxes is None:
+            return self.boxes
+        return [
+            Box(b.label, b.x * width, b.y * height, b.w * width, b.h * height, b.score)
+            for b in self.normalized_boxes
+        ]
 
 
 @dataclass(frozen=True)
