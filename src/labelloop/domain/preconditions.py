@@ -39,7 +39,8 @@ def smart_labeling_problems(
         problems.append("the dataset has no unlabeled images to label")
     if running_job is not None:
         problems.append(
-            f"smart-labeling job {running_job.id} of this dataset is still {running_job.state.value}"
+            f"smart-labeling job {running_job.id} of this dataset is still "
+            f"{running_job.state.value}"
         )
     return problems
 

@@ -1,0 +1,41 @@
+"""The one place that reads environment variables.
+
+LABELLOOP_HOME          data directory (default ~/.labelloop): database, images, model cache
+LABELLOOP_DATABASE_URL  SQLAlchemy URL (default sqlite:///$LABELLOOP_HOME/labelloop.db);
+                        e.g. postgresql+psycopg://user:pass@127.0.0.1/labelloop
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    database_url: str
+
+    @property
+    def blob_dir(self) -> Path:
+        return self.home / "images"
+
+    @property
+    def model_dir(self) -> Path:
+        return self.home / "models"
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.home / "cache"
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        home = Path(env.get("LABELLOOP_HOME") or Path.home() / ".labelloop").expanduser()
+        url = env.get("LABELLOOP_DATABASE_URL") or f"sqlite:///{home / 'labelloop.db'}"
+        return cls(home=home, database_url=url)
+
+    @classmethod
+    def for_home(cls, home: Path, database_url: str | None = None) -> Settings:
+        return cls(home=home, database_url=database_url or f"sqlite:///{home / 'labelloop.db'}")
