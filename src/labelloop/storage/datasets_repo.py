@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from labelloop.domain import AlreadyExists, Dataset, Label, NotFound, TaskType
 
+from . import images_repo
 from .tables import DatasetRow, ImageRow, LabelRow
 
 
@@ -37,6 +38,7 @@ def create_dataset(session: Session, name: str, task_type: TaskType) -> Dataset:
         session.flush()
     except IntegrityError:
         raise AlreadyExists(f"a dataset named {name!r} already exists") from None
+    images_repo.init_counts(session, row.id)
     return _to_entity(session, row)
 
 

@@ -23,6 +23,7 @@ from labelloop.domain import (
 from .tables import (
     AnnotationBoxRow,
     AnnotationRow,
+    ImageCountRow,
     ImageRow,
     LabelRow,
     PredictionBoxRow,
@@ -95,7 +96,51 @@ def add_image(
     )
     session.add(row)
     session.flush()
+    bump_counts(session, dataset_id, {state: 1})
     return row.id
+
+
+def init_counts(session: Session, dataset_id: int) -> None:
+    session.execute(
+        insert(ImageCountRow),
+        [{"dataset_id": dataset_id, "state": s.value, "count": 0} for s in ImageState],
+    )
+
+
+def bump_counts(session: Session, dataset_id: int, deltas: dict[ImageState, int]) -> None:
+    """Apply count changes; ``count = count + d`` is atomic under concurrent writers."""
+    for state, delta in deltas.items():
+        if delta:
+            session.execute(
+                update(ImageCountRow)
+                .where(ImageCountRow.dataset_id == dataset_id, ImageCountRow.state == state.value)
+                .values(count=ImageCountRow.count + delta)
+            )
+
+
+def recount(session: Session, dataset_id: int) -> dict[ImageState, int]:
+    """Counts by state from the images themselves (slow on big datasets; for checks)."""
+    rows = session.execute(
+        select(ImageRow.state, func.count())
+        .where(ImageRow.dataset_id == dataset_id)
+        .group_by(ImageRow.state)
+    )
+    counts = {state: 0 for state in ImageState}
+    for state, count in rows:
+        counts[ImageState(state)] = count
+    return counts
+
+
+def rebuild_counts(session: Session, dataset_id: int) -> dict[ImageState, int]:
+    """Recount from the images and store the result (repair after a bulk load)."""
+    counts = recount(session, dataset_id)
+    for state, count in counts.items():
+        session.execute(
+            update(ImageCountRow)
+            .where(ImageCountRow.dataset_id == dataset_id, ImageCountRow.state == state.value)
+            .values(count=count)
+        )
+    return counts
 
 
 def get_image(session: Session, image_id: int, dataset_id: int | None = None) -> Image:
@@ -138,9 +183,9 @@ def _escape(text: str) -> str:
 
 def count_by_state(session: Session, dataset_id: int) -> dict[ImageState, int]:
     rows = session.execute(
-        select(ImageRow.state, func.count())
-        .where(ImageRow.dataset_id == dataset_id)
-        .group_by(ImageRow.state)
+        select(ImageCountRow.state, ImageCountRow.count).where(
+            ImageCountRow.dataset_id == dataset_id
+        )
     )
     counts = {state: 0 for state in ImageState}
     for state, count in rows:
@@ -201,6 +246,9 @@ def page_images(
 
 
 def count_images(session: Session, dataset_id: int, flt: ImageFilter) -> int:
+    if flt == ImageFilter(state=flt.state):  # by state alone: the kept counters answer it
+        counts = count_by_state(session, dataset_id)
+        return counts[flt.state] if flt.state is not None else sum(counts.values())
     sub = _filtered(dataset_id, flt).with_only_columns(ImageRow.id).subquery()
     return session.scalar(select(func.count()).select_from(sub)) or 0
 
@@ -436,8 +484,20 @@ def delete_predictions(session: Session, ids: Sequence[int]) -> None:
 
 
 def set_state(session: Session, ids: Sequence[int], state: ImageState) -> None:
+    """Move images to ``state``, keeping the per-state counts in step."""
     for chunk in _chunks(list(ids)):
-        session.execute(update(ImageRow).where(ImageRow.id.in_(chunk)).values(state=state.value))
+        moved = session.execute(
+            select(ImageRow.dataset_id, ImageRow.state, func.count())
+            .where(ImageRow.id.in_(chunk), ImageRow.state != state.value)
+            .group_by(ImageRow.dataset_id, ImageRow.state)
+        ).all()
+        session.execute(
+            update(ImageRow)
+            .where(ImageRow.id.in_(chunk), ImageRow.state != state.value)
+            .values(state=state.value)
+        )
+        for dataset_id, old, count in moved:
+            bump_counts(session, dataset_id, {ImageState(old): -count, state: count})
 
 
 def to_confirm_ids(session: Session, dataset_id: int, *, hard: bool | None = None) -> list[int]:

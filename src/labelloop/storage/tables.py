@@ -75,6 +75,18 @@ class ImageRow(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+class ImageCountRow(Base):
+    """Images per (dataset, state), kept by images_repo in the same transaction as every state
+    change: counting a million-row dataset by GROUP BY takes ~50 ms on SQLite, this takes ~1."""
+
+    __tablename__ = "image_counts"
+    dataset_id: Mapped[int] = mapped_column(
+        ForeignKey("datasets.id", ondelete="CASCADE"), primary_key=True
+    )
+    state: Mapped[str] = mapped_column(String(12), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class AnnotationRow(Base):
     """One per annotated image. Classification: label_id. Detection: rows in annotation_boxes."""
 
