@@ -6,7 +6,15 @@ import math
 
 import pytest
 
-from labelloop.domain import Box, ImageState, InvalidInput, InvalidTransition, Job, JobKind, JobState
+from labelloop.domain import (
+    Box,
+    ImageState,
+    InvalidInput,
+    InvalidTransition,
+    Job,
+    JobKind,
+    JobState,
+)
 from labelloop.domain.preconditions import require_smart_labeling, smart_labeling_problems
 from labelloop.domain.rules import check_box, clip_box, validate_dataset_name, validate_label_name
 from labelloop.domain.states import Action, next_state

@@ -3,6 +3,8 @@
 LABELLOOP_HOME          data directory (default ~/.labelloop): database, images, model cache
 LABELLOOP_DATABASE_URL  SQLAlchemy URL (default sqlite:///$LABELLOOP_HOME/labelloop.db);
                         e.g. postgresql+psycopg://user:pass@127.0.0.1/labelloop
+LABELLOOP_CACHE_DIR     derived files that can be rebuilt: the exported ONNX backbone
+                        (default $LABELLOOP_HOME/cache)
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 class Settings:
     home: Path
     database_url: str
+    cache_override: Path | None = None
 
     @property
     def blob_dir(self) -> Path:
@@ -27,14 +30,15 @@ class Settings:
 
     @property
     def cache_dir(self) -> Path:
-        return self.home / "cache"
+        return self.cache_override or self.home / "cache"
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
         home = Path(env.get("LABELLOOP_HOME") or Path.home() / ".labelloop").expanduser()
         url = env.get("LABELLOOP_DATABASE_URL") or f"sqlite:///{home / 'labelloop.db'}"
-        return cls(home=home, database_url=url)
+        cache = env.get("LABELLOOP_CACHE_DIR")
+        return cls(home=home, database_url=url, cache_override=Path(cache) if cache else None)
 
     @classmethod
     def for_home(cls, home: Path, database_url: str | None = None) -> Settings:

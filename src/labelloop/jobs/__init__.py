@@ -1,0 +1,1 @@
+"""Background jobs: runner, worker process, progress reporting, cancellation."""

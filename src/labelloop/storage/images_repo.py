@@ -471,10 +471,7 @@ def publish_predictions(
         ]
         if box_rows:
             session.execute(insert(PredictionBoxRow), box_rows)
-    for chunk in _chunks(ids):
-        session.execute(
-            update(ImageRow).where(ImageRow.id.in_(chunk)).values(state=ImageState.TO_CONFIRM.value)
-        )
+    set_state(session, ids, ImageState.TO_CONFIRM)
     return len(chosen)
 
 
