@@ -9,8 +9,10 @@ huge unpacked). ``extract_zip`` checks every entry before writing anything:
 - an archive that is a bomb (too many entries, too many bytes unpacked, or a compression ratio
   no image dataset has) is refused whole with ``UnsafeArchive``, before anything is written.
 
-Declared sizes can lie, so bytes are also counted while writing; an entry that unpacks to more
-than it declared stops the extraction. Nothing is ever written outside ``dest``.
+Declared sizes can lie: ``zipfile`` stops reading an entry at its declared size (the entry then
+fails its CRC check and is skipped); the bytes written are also counted against the budget:
+going over it raises ``UnsafeArchive`` (the caller discards ``dest``). Nothing is ever
+written outside ``dest``.
 """
 
 from __future__ import annotations

@@ -38,8 +38,7 @@ class ManifestFormat(Format):
     description = "ModelArts manifest: *.manifest JSON lines (source, annotation) + images"
 
     def detect(self, root: Path) -> float:
-        files = islice(walk_files(root), _FILES_TO_WALK)
-        manifests = [path for path in files if path.suffix.lower() == MANIFEST_SUFFIX]
+        manifests = _manifest_files(root)
         if any(_first_record_has_source(path) for path in manifests[:3]):
             return CONFIDENCE_CERTAIN
         return CONFIDENCE_WEAK if manifests else CONFIDENCE_NONE
@@ -49,6 +48,19 @@ class ManifestFormat(Format):
 
     def write(self, out: Path, dataset: DatasetInfo, items: Iterable[ExportItem]) -> ExportReport:
         return write_manifest(out, dataset, items)
+
+
+def _manifest_files(root: Path) -> list[Path]:
+    """Manifests at the root first (where they usually are, among thousands of images)."""
+    at_root = sorted(
+        path
+        for path in root.glob(f"*{MANIFEST_SUFFIX}")
+        if path.is_file() and not path.is_symlink()
+    )
+    if at_root:
+        return at_root
+    files = islice(walk_files(root), _FILES_TO_WALK)
+    return [path for path in files if path.suffix.lower() == MANIFEST_SUFFIX]
 
 
 def _first_record_has_source(path: Path) -> bool:
