@@ -50,6 +50,12 @@ def test_extracts_a_normal_archive(tmp_path: Path):
     assert (tmp_path / "out" / "labels" / "a.txt").read_bytes() == b"0 0.5 0.5 1 1\n"
 
 
+def test_default_limits_allow_a_call_without_limits(tmp_path: Path):
+    archive = make_zip(tmp_path / "ok.zip", [("a.jpg", b"jpeg")])
+    assert extract_zip(archive, tmp_path / "out") == []
+    assert (tmp_path / "out" / "a.jpg").read_bytes() == b"jpeg"
+
+
 @pytest.mark.filterwarnings("ignore:Duplicate name:UserWarning")  # on purpose
 def test_hostile_entries_are_skipped_and_reported(tmp_path: Path):
     archive = make_zip(

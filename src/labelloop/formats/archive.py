@@ -29,7 +29,18 @@ from labelloop.domain import InvalidInput
 
 from .base import ImportIssue
 
-__all__ = ["MAX_COMPRESSION_RATIO", "UnsafeArchive", "extract_zip"]
+__all__ = [
+    "DEFAULT_MAX_FILES",
+    "DEFAULT_MAX_TOTAL_BYTES",
+    "MAX_COMPRESSION_RATIO",
+    "UnsafeArchive",
+    "extract_zip",
+]
+
+# Defaults for callers without limits of their own: room for a large labeling dataset (half a
+# million images, 20 GiB unpacked) while a bomb is stopped long before it fills a disk.
+DEFAULT_MAX_FILES = 500_000
+DEFAULT_MAX_TOTAL_BYTES = 20 * 2**30
 
 # Images barely compress (about 1:1) and annotation text about 10:1; 100:1 over a sizeable
 # amount of data is what a bomb looks like. Small entries (an empty label file) are exempt.
@@ -56,8 +67,8 @@ def extract_zip(
     zip_path: Path,
     dest: Path,
     *,
-    max_files: int,
-    max_total_bytes: int,
+    max_files: int = DEFAULT_MAX_FILES,
+    max_total_bytes: int = DEFAULT_MAX_TOTAL_BYTES,
     max_ratio: float = MAX_COMPRESSION_RATIO,
 ) -> list[ImportIssue]:
     """Extract ``zip_path`` into ``dest`` (created); return the entries skipped and why.
