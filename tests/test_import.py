@@ -152,7 +152,7 @@ def test_missing_path_and_plain_file(app, tmp_path):
     with pytest.raises(InvalidInput, match="does not exist"):
         importing.import_path(app, "x", tmp_path / "nope")
     f = write_image(tmp_path / "single.png")
-    with pytest.raises(InvalidInput, match="folder or a .zip"):
+    with pytest.raises(InvalidInput, match=r"folder or a \.zip"):
         importing.import_path(app, "x", f)
 
 

@@ -1,7 +1,7 @@
 """Import/export formats, one subpackage each (importer + exporter + detect()).
 
-    get_format(name) -> Format          a format by its CLI name
-    detect_format(root) -> Format       the most likely format of a folder ("auto")
+get_format(name) -> Format          a format by its CLI name
+detect_format(root) -> Format       the most likely format of a folder ("auto")
 """
 
 from __future__ import annotations
