@@ -27,6 +27,9 @@ from labelloop.storage.blobs import sha256_of
 from .context import AppContext
 
 BATCH = 200
+# Boxes from normalised formats (YOLO) come back with float noise such as 84.9997: clipping by
+# less than this is rounding, not a box that reached outside the image.
+CLIP_TOLERANCE = 0.01
 Progress = Callable[[int, int], None]
 
 
@@ -184,7 +187,13 @@ def _check(item: ImportItem, task_type: TaskType) -> str | tuple[_Ready, list[st
                     f"{info.width}x{info.height} image; dropped"
                 )
                 continue
-            if (clipped.x, clipped.y, clipped.w, clipped.h) != (box.x, box.y, box.w, box.h):
+            moved = max(
+                abs(clipped.x - box.x),
+                abs(clipped.y - box.y),
+                abs(clipped.x2 - box.x2),
+                abs(clipped.y2 - box.y2),
+            )
+            if moved > CLIP_TOLERANCE:
                 warnings.append(f"box {name} {described} reached outside the image; clipped")
             boxes.append(clipped)
     try:
