@@ -7,7 +7,8 @@ preprocessing simply misses; vectors are float32 bytes.
 from __future__ import annotations
 
 import numpy as np
-from sqlalchemy import insert, select
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from .database import Database
 from .tables import EmbeddingRow
@@ -50,4 +51,6 @@ class DatabaseEmbeddingCache:
                 if k not in existing
             ]
             if rows:
-                session.execute(insert(EmbeddingRow), rows)
+                # Two jobs on datasets sharing an image may store the same key at once.
+                dialect = postgresql if self._db.dialect == "postgresql" else sqlite
+                session.execute(dialect.insert(EmbeddingRow).on_conflict_do_nothing(), rows)
