@@ -1,0 +1,114 @@
+"""The contract of a model file labelloop can run: how to feed it, what it answers.
+
+Every model in the registry that runs locally is an ONNX file plus this contract (stored as
+``contract.json`` beside it): models trained by smart-labeling jobs are exported this way, and
+uploaded ONNX models declare it when they are registered. So one runtime runs them all.
+
+Input: one tensor of float32 images, RGB or BGR, NCHW or NHWC, resized to ``size`` (squash
+unless ``resize`` says "letterbox"), then ``(pixel - mean) / std`` per channel.
+Outputs:
+- classification: ``scores`` (n, k) — probabilities when ``outputs_probabilities`` else logits;
+- detection: ``boxes`` (n, m, 4) xyxy in input pixels, ``scores`` (n, m), ``labels`` (n, m).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+TASKS = ("classification", "detection")
+LAYOUTS = ("NCHW", "NHWC")
+CHANNEL_ORDERS = ("RGB", "BGR")
+RESIZE_MODES = ("squash", "letterbox")
+
+
+class ContractError(ValueError):
+    """The contract itself is malformed (a model breaking it is reported by the runtime)."""
+
+
+@dataclass(frozen=True)
+class ModelContract:
+    task_type: str
+    class_names: tuple[str, ...]
+    size: tuple[int, int] = (224, 224)  # (width, height) of the input image
+    mean: tuple[float, float, float] = (127.0, 127.0, 127.0)
+    std: tuple[float, float, float] = (128.0, 128.0, 128.0)
+    channels: str = "RGB"
+    layout: str = "NCHW"
+    resize: str = "squash"
+    input_name: str = "images"
+    outputs_probabilities: bool = True  # classification: softmax already applied
+    output_names: dict[str, str] = field(default_factory=dict)  # role -> graph output name
+
+    def __post_init__(self) -> None:
+        problems = []
+        if self.task_type not in TASKS:
+            problems.append(f"task_type must be one of {TASKS}, not {self.task_type!r}")
+        if not self.class_names or any(not str(c).strip() for c in self.class_names):
+            problems.append("class_names must be a non-empty list of non-empty names")
+        if len(set(self.class_names)) != len(self.class_names):
+            problems.append("class_names holds duplicates")
+        if len(self.size) != 2 or any(int(s) < 8 or int(s) > 4096 for s in self.size):
+            problems.append(f"size must be [width, height] between 8 and 4096, not {self.size}")
+        if len(self.mean) != 3 or len(self.std) != 3 or any(float(s) == 0 for s in self.std):
+            problems.append("mean and std must hold 3 numbers each, std non-zero")
+        if self.channels not in CHANNEL_ORDERS:
+            problems.append(f"channels must be one of {CHANNEL_ORDERS}")
+        if self.layout not in LAYOUTS:
+            problems.append(f"layout must be one of {LAYOUTS}")
+        if self.resize not in RESIZE_MODES:
+            problems.append(f"resize must be one of {RESIZE_MODES}")
+        if problems:
+            raise ContractError("; ".join(problems))
+
+    def output_name(self, role: str) -> str:
+        return self.output_names.get(role, role)
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["class_names"] = list(self.class_names)
+        data["size"] = list(self.size)
+        data["mean"] = list(self.mean)
+        data["std"] = list(self.std)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ModelContract:
+        if not isinstance(data, dict):
+            raise ContractError("the contract must be a JSON object")
+        known = set(cls.__dataclass_fields__)
+        unknown = set(data) - known
+        if unknown:
+            raise ContractError(f"unknown contract fields: {', '.join(sorted(unknown))}")
+        try:
+            return cls(
+                task_type=str(data["task_type"]),
+                class_names=tuple(str(c) for c in data["class_names"]),
+                size=tuple(int(v) for v in data.get("size", (224, 224))),
+                mean=tuple(float(v) for v in data.get("mean", (127.0, 127.0, 127.0))),
+                std=tuple(float(v) for v in data.get("std", (128.0, 128.0, 128.0))),
+                channels=str(data.get("channels", "RGB")),
+                layout=str(data.get("layout", "NCHW")),
+                resize=str(data.get("resize", "squash")),
+                input_name=str(data.get("input_name", "images")),
+                outputs_probabilities=bool(data.get("outputs_probabilities", True)),
+                output_names=dict(data.get("output_names", {})),
+            )
+        except KeyError as exc:
+            raise ContractError(f"the contract lacks the field {exc.args[0]!r}") from None
+        except (TypeError, ValueError) as exc:
+            if isinstance(exc, ContractError):
+                raise
+            raise ContractError(f"the contract has a field of the wrong type: {exc}") from None
+
+    def save(self, path: Path) -> None:
+        path.write_text(json.dumps(self.to_dict(), indent=2, ensure_ascii=False))
+
+    @classmethod
+    def load(cls, path: Path) -> ModelContract:
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise ContractError(f"cannot read the contract {path.name}: {exc}") from None
+        return cls.from_dict(data)
