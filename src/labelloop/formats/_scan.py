@@ -15,7 +15,7 @@ from .base import ImportContext
 
 __all__ = ["SYMLINK_SKIPPED", "scan_files"]
 
-SYMLINK_SKIPPED = "skipped: a symbolic link (links are never followed)"
+SYMLINK_SKIPPED = "a symbolic link, not followed (links could point anywhere)"
 
 
 def scan_files(root: Path, ctx: ImportContext) -> Iterator[Path]:
@@ -27,7 +27,7 @@ def scan_files(root: Path, ctx: ImportContext) -> Iterator[Path]:
 
     def unreadable(exc: OSError) -> None:
         where = exc.filename if isinstance(exc.filename, str) else root
-        ctx.error(where, f"skipped: cannot read the folder ({exc.strerror or exc})")
+        ctx.error(where, f"cannot read the folder ({exc.strerror or exc})")
 
     for dirpath, dirnames, filenames in os.walk(root, onerror=unreadable, followlinks=False):
         folder = Path(dirpath)
@@ -48,6 +48,6 @@ def scan_files(root: Path, ctx: ImportContext) -> Iterator[Path]:
                 ctx.error(path, SYMLINK_SKIPPED)
                 continue
             if not path.is_file():  # a socket, fifo or device: nothing to import
-                ctx.error(path, "skipped: not a regular file")
+                ctx.error(path, "not a regular file")
                 continue
             yield path

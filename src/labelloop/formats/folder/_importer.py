@@ -12,7 +12,7 @@ from ..base import ImportContext, ImportItem
 
 __all__ = ["NOT_AN_IMAGE", "read_folder"]
 
-NOT_AN_IMAGE = f"skipped: not an image file (images end in {', '.join(IMAGE_SUFFIXES)})"
+NOT_AN_IMAGE = f"not an image file (images end in {', '.join(IMAGE_SUFFIXES)})"
 
 
 def read_folder(root: Path, ctx: ImportContext) -> Iterator[ImportItem]:

@@ -43,12 +43,10 @@ def read_imagenet(root: Path, ctx: ImportContext) -> Iterator[ImportItem]:
             if looks_like_image(path):
                 yield ImportItem(path=path, relative_path=relative.as_posix())
             elif not (class_root == root and path.name in _OWN_SIDE_FILES):
-                ctx.error(
-                    path, "skipped: not an image file (a stray file beside the class folders)"
-                )
+                ctx.error(path, "not an image file (a stray file beside the class folders)")
             continue
         if not looks_like_image(path):
-            ctx.error(path, "skipped: not an image file")
+            ctx.error(path, "not an image file")
             continue
         folder = class_root / inner[0]
         if folder in bad_folders:
