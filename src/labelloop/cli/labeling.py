@@ -152,3 +152,33 @@ def images_cmd(
         as_json,
         show,
     )
+
+
+@app.command("next")
+def next_cmd(
+    name: str,
+    n: Annotated[int, typer.Option("--n", help="How many images to suggest")] = 20,
+    as_json: JsonFlag = False,
+) -> None:
+    """The open images to label first: most uncertain under the latest model, and diverse."""
+    from labelloop.services.query import next_to_label
+
+    def show(result) -> None:
+        if not result.suggestions:
+            out.print("nothing left to label")
+            return
+        basis = f"model {result.model}" if result.model else "diversity (no model yet)"
+        out.print(f"label these first (ranked by {basis}):")
+        table = Table("rank", "id", "file", "state", "predicted", "score")
+        for s in result.suggestions:
+            table.add_row(
+                str(s.rank),
+                str(s.image.id),
+                s.image.original_path,
+                s.image.state.value,
+                s.predicted or "",
+                f"{s.score:.2f}" if s.score is not None else "",
+            )
+        out.print(table)
+
+    run_action(lambda c: next_to_label(c, name, n), as_json, show)

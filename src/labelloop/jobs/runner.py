@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from labelloop.domain import Job, JobKind, JobState, LabelloopError, TaskType
+from labelloop.ml.features import Cancelled
 from labelloop.services import jobs as job_service
 from labelloop.services.context import AppContext
 from labelloop.storage import datasets_repo, jobs_repo
@@ -60,7 +61,7 @@ def run_job(app: AppContext, job_id: int, pipeline: Pipeline | None = None) -> J
             reporter.stage("publishing")
             if not job_service.publish(app, job_id, outcome):
                 job_service.fail(app, job_id, JobState.CANCELLED, None)
-    except JobCancelled:
+    except (JobCancelled, Cancelled):
         job_service.fail(app, job_id, JobState.CANCELLED, None)
     except LabelloopError as exc:
         job_service.fail(app, job_id, JobState.FAILED, str(exc))
