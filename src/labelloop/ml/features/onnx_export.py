@@ -93,6 +93,10 @@ def _export(kind: GraphKind, weights: Path, destination: Path) -> None:
     with torch.no_grad(), warnings.catch_warnings():
         # The pad operators' reversed index lists cannot be constant-folded; harmless.
         warnings.filterwarnings("ignore", message="Constant folding - Only steps=1")
+        # The legacy exporter is chosen on purpose (see below); its deprecation notice and
+        # internal warnings would only alarm users at every first run.
+        warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"torch\.onnx")
+        warnings.filterwarnings("ignore", message="You are using the legacy TorchScript")
         torch.onnx.export(
             graph.eval(),
             (example,),
