@@ -216,6 +216,17 @@ def test_exif_rotated_jpeg_decodes_as_displayed(tmp_path):
     assert is_close_colour(img.getpixel((20, 70)), BLUE)
 
 
+def test_unreadable_exif_keeps_the_image_as_stored(tmp_path, monkeypatch):
+    from labelloop.ml.features import preprocess
+
+    def broken_exif(img, **kwargs):
+        raise SyntaxError("not a TIFF file")
+
+    monkeypatch.setattr(preprocess.ImageOps, "exif_transpose", broken_exif)
+    path = save_with_orientation(half_red_half_blue((80, 40)), tmp_path / "rot.jpg", 6)
+    assert load_rgb(path).size == (80, 40)
+
+
 def test_large_jpeg_decodes_at_reduced_scale_still_oriented(tmp_path):
     path = save_with_orientation(half_red_half_blue((2000, 1600)), tmp_path / "big.jpg", 6)
     img = load_rgb(path, draft_size=(224, 224))
