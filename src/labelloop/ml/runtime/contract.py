@@ -5,7 +5,9 @@ Every model in the registry that runs locally is an ONNX file plus this contract
 uploaded ONNX models declare it when they are registered. So one runtime runs them all.
 
 Input: one tensor of float32 images, RGB or BGR, NCHW or NHWC, resized to ``size`` (squash
-unless ``resize`` says "letterbox"), then ``(pixel - mean) / std`` per channel.
+unless ``resize`` says "letterbox", or "center-crop": short side to size, middle cut out, as the
+backbone of trained models sees images), then ``(pixel - mean) / std`` per channel, with
+``mean``/``std`` given in the model's channel order.
 Outputs:
 - classification: ``scores`` (n, k) — probabilities when ``outputs_probabilities`` else logits;
 - detection: ``boxes`` (n, m, 4) xyxy in input pixels, ``scores`` (n, m), ``labels`` (n, m).
@@ -20,7 +22,7 @@ from pathlib import Path
 TASKS = ("classification", "detection")
 LAYOUTS = ("NCHW", "NHWC")
 CHANNEL_ORDERS = ("RGB", "BGR")
-RESIZE_MODES = ("squash", "letterbox")
+RESIZE_MODES = ("squash", "letterbox", "center-crop")
 
 
 class ContractError(ValueError):
