@@ -8,8 +8,8 @@ on both backends, and these imports take a while).
 from __future__ import annotations
 
 import pytest
-from conftest import shared_dataset
 
+from conftest import shared_dataset
 from labelloop.config import Settings
 from labelloop.services import browsing, datasets, exporting, importing
 from labelloop.services.context import AppContext

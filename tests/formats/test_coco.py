@@ -7,8 +7,8 @@ import math
 from pathlib import Path
 
 import pytest
-from contract import FormatContract, read_all
 
+from contract import FormatContract, read_all
 from helpers.format_samples import build_sample
 from helpers.images import write_image
 from labelloop.domain import Box, TaskType

@@ -10,8 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from contract import available_formats
 
+from contract import available_formats
 from helpers.format_samples import build_sample
 from helpers.images import write_image
 from labelloop.domain import InvalidInput, TaskType

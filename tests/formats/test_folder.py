@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 
 import pytest
-from contract import FormatContract, read_all
 
+from contract import FormatContract, read_all
 from helpers.images import write_image
 from labelloop.domain import TaskType
 from labelloop.formats import get_format

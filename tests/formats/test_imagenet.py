@@ -8,8 +8,8 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from contract import FormatContract, read_all
 
+from contract import FormatContract, read_all
 from helpers.format_samples import build_sample
 from helpers.images import write_image
 from labelloop.domain import TaskType

@@ -6,9 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-from contract import FormatContract
-from realdata_voc import boxes_match, read_with, real_dataset, stored_items
 
+from contract import FormatContract
 from helpers.images import write_image
 from labelloop.domain import Box, HardReason, HardType, TaskType
 from labelloop.formats import get_format
@@ -21,6 +20,7 @@ from labelloop.formats.base import (
     ExportPrediction,
     ImportItem,
 )
+from realdata_voc import boxes_match, read_with, real_dataset, stored_items
 
 MANIFEST = get_format("manifest")
 CLS = "modelarts/image_classification"

@@ -6,9 +6,8 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from contract import FormatContract
-from realdata_voc import read_with, real_dataset
 
+from contract import FormatContract
 from helpers.images import write_image
 from labelloop.domain import Box, HardReason, HardType, TaskType
 from labelloop.formats import get_format
@@ -20,6 +19,7 @@ from labelloop.formats.base import (
     ExportItem,
     ExportPrediction,
 )
+from realdata_voc import read_with, real_dataset
 
 VOC = get_format("voc")
 

@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from contract import FormatContract
-from realdata_voc import boxes_match, read_with, real_dataset, stored_items
 
+from contract import FormatContract
 from helpers.images import write_image
 from labelloop.domain import Box, HardReason, HardType, TaskType
 from labelloop.formats import get_format
@@ -23,6 +22,7 @@ from labelloop.formats.base import (
     ExportPrediction,
     ImportItem,
 )
+from realdata_voc import boxes_match, read_with, real_dataset, stored_items
 
 YOLO = get_format("yolo")
 
