@@ -51,9 +51,16 @@ def database_url(request, tmp_path):
         admin.dispose()
 
 
+@pytest.fixture(scope="session")
+def model_cache(tmp_path_factory) -> Path:
+    """One cache of derived model files (the exported ONNX backbone) for the whole session:
+    exporting it takes seconds, and every test would otherwise do it again."""
+    return tmp_path_factory.mktemp("model-cache")
+
+
 @pytest.fixture
-def settings(tmp_path, database_url) -> Settings:
-    return Settings(home=tmp_path / "home", database_url=database_url)
+def settings(tmp_path, database_url, model_cache) -> Settings:
+    return Settings(home=tmp_path / "home", database_url=database_url, cache_override=model_cache)
 
 
 @pytest.fixture
@@ -68,6 +75,7 @@ def cli_env(settings, monkeypatch):
     """Environment for running the CLI in-process against the test database."""
     monkeypatch.setenv("LABELLOOP_HOME", str(settings.home))
     monkeypatch.setenv("LABELLOOP_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("LABELLOOP_CACHE_DIR", str(settings.cache_dir))
     return settings
 
 
