@@ -84,9 +84,12 @@ def list_images(
     label: str | None = None,
     hard: bool | None = None,
     hard_type: str | None = None,
+    min_score: float | None = None,
+    max_score: float | None = None,
     after: int = 0,
     limit: int = 100,
 ) -> ImagePage:
+    """One page of images in id order; ``min_score``/``max_score`` bound the prediction's score."""
     if not 1 <= limit <= MAX_PAGE:
         raise InvalidInput(f"page size must be between 1 and {MAX_PAGE}")
     with app.db.session() as session:
@@ -102,6 +105,8 @@ def list_images(
             label_id=label_id,
             hard=hard,
             hard_type=_hard_type(hard_type),
+            min_score=min_score,
+            max_score=max_score,
         )
         page = images_repo.page_images(session, dataset.id, flt, after_id=after, limit=limit + 1)
         more = len(page) > limit
