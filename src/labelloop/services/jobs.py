@@ -25,6 +25,7 @@ from labelloop.domain.preconditions import require_smart_labeling
 from labelloop.storage import datasets_repo, images_repo, jobs_repo, models_repo
 
 from .context import AppContext
+from .prelabel_checks import check_prelabel_start
 
 # A worker writes a heartbeat every few seconds; one silent this long is dead.
 HEARTBEAT_TIMEOUT = timedelta(seconds=90)
@@ -70,6 +71,7 @@ class JobOutcome:
     metrics: dict = field(default_factory=dict)
     result: dict = field(default_factory=dict)
     model: ModelToSave | None = None
+    model_version: str | None = None  # the registered model that made the predictions
 
 
 def start_job(app: AppContext, dataset_name: str, kind: str, params: dict | None = None) -> Job:
@@ -85,6 +87,8 @@ def start_job(app: AppContext, dataset_name: str, kind: str, params: dict | None
     with app.db.session() as session:
         dataset = datasets_repo.get_dataset_by_name(session, dataset_name)
         _check_params(dataset, job_kind, params)
+        if job_kind is JobKind.PRE_LABEL:
+            params = check_prelabel_start(session, dataset, params)
         if job_kind is JobKind.AUTO_LABEL:
             stats = images_repo.label_statistics(session, dataset.id)
             counts = images_repo.count_by_state(session, dataset.id)
@@ -139,7 +143,7 @@ def publish(app: AppContext, job_id: int, outcome: JobOutcome) -> bool:
         if job.state is not JobState.RUNNING or jobs_repo.cancel_requested(session, job_id):
             return False
         label_ids = datasets_repo.label_ids(session, job.dataset_id)
-        model_version = None
+        model_version = outcome.model_version
         result = dict(outcome.result)
         if outcome.model is not None:
             model = models_repo.add_model(

@@ -87,3 +87,12 @@ def delete_model(session: Session, model_id: int) -> None:
     row = session.get(ModelRow, model_id)
     if row is not None:
         session.delete(row)
+
+
+def set_model_path(session: Session, model_id: int, path: str | None) -> None:
+    """Record where a model's files live (known only once its version number is)."""
+    row = session.get(ModelRow, model_id)
+    if row is None:
+        raise NotFound(f"model {model_id} does not exist")
+    row.path = path
+    session.flush()

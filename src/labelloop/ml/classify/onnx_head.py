@@ -18,8 +18,15 @@ INPUT_NAME = "images"
 OUTPUT_NAME = "scores"
 
 
-def export_classifier_onnx(head: LinearHead, destination: Path, *, weights_path=None) -> None:
-    """Write backbone (EfficientNet-Lite0 embedding) + head to ``destination`` atomically."""
+def export_classifier_onnx(
+    head: LinearHead, destination: Path, *, weights_path=None, flip_average: bool = False
+) -> None:
+    """Write backbone (EfficientNet-Lite0 embedding) + head to ``destination`` atomically.
+
+    ``flip_average``: embed the image and its horizontal mirror and average the two embeddings
+    before the head, as jobs do (``config["flip_average"]``), so the exported model answers
+    what the native one does.
+    """
     import torch  # training-side dependency: only loaded when exporting
 
     from labelloop.ml.features.efficientnet_lite import load_efficientnet_lite0
@@ -45,6 +52,9 @@ def export_classifier_onnx(head: LinearHead, destination: Path, *, weights_path=
 
         def forward(self, images):
             x = self.backbone.forward_embedding(images)
+            if flip_average:
+                mirrored = self.backbone.forward_embedding(torch.flip(images, dims=[3]))
+                x = (x + mirrored) / 2
             if self.power is not None and self.power != 1.0:
                 x = torch.sign(x) * torch.abs(x).pow(self.power)
             x = torch.nn.functional.normalize(x, dim=1, eps=1e-12) - self.mean
