@@ -6,6 +6,7 @@ One module per group of commands; each registers itself on the shared typer app 
 from __future__ import annotations
 
 from . import datasets, demo, jobs, labeling, serve  # noqa: F401 - registers the commands
+from . import models as _model_commands  # noqa: F401 - registers the model commands
 from ._common import app
 from .labeling import parse_box
 
