@@ -1,0 +1,106 @@
+"""Import by upload (files, folders, zip) and by server path; export as a zip download."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+from helpers.images import write_image
+from labelloop.services.transfer import safe_relative_path
+from seeding import seed_classification
+
+
+def make_dataset(client, name="pets"):
+    client.post("/api/v1/datasets", json={"name": name, "task_type": "classification"})
+
+
+def png_bytes(seed: int) -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (20, 10), (seed * 40 % 256, 80, 120)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_upload_files_of_a_class_folder_layout(client):
+    make_dataset(client)
+    files = [
+        ("files", (f"{label}/{label}{n}.png", png_bytes(n + 3 * i), "image/png"))
+        for i, label in enumerate(["cat", "dog"])
+        for n in range(2)
+    ]
+    files.append(("files", ("broken.png", b"not an image", "image/png")))
+    response = client.post("/api/v1/datasets/pets/imports", files=files)
+    assert response.status_code == 200, response.text
+    report = response.json()
+    assert report["format"] == "imagenet"
+    assert (report["imported"], report["labeled"]) == (4, 4)
+    assert report["labels_added"] == ["cat", "dog"]
+    assert [s["file"] for s in report["skipped"]] == ["broken.png"]
+
+
+def test_upload_zip(client):
+    make_dataset(client)
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zf:
+        for n in range(3):
+            zf.writestr(f"loose/img{n}.png", png_bytes(n))
+    response = client.post(
+        "/api/v1/datasets/pets/imports",
+        files=[("files", ("photos.zip", archive.getvalue(), "application/zip"))],
+        data={"format": "folder"},
+    )
+    assert response.json()["imported"] == 3
+    assert client.get("/api/v1/datasets/pets").json()["counts"]["unlabeled"] == 3
+
+    mixed = client.post(
+        "/api/v1/datasets/pets/imports",
+        files=[
+            ("files", ("photos.zip", archive.getvalue(), "application/zip")),
+            ("files", ("x.png", png_bytes(9), "image/png")),
+        ],
+    )
+    assert mixed.status_code == 422
+
+
+def test_upload_names_cannot_escape_the_upload_folder(client, tmp_path):
+    assert safe_relative_path("../../etc/passwd", 0) == "etc/passwd"
+    assert safe_relative_path("C:\\Users\\me\\a.png", 0) == "Users/me/a.png"
+    assert safe_relative_path("..", 7) == "upload-00007"
+    make_dataset(client)
+    response = client.post(
+        "/api/v1/datasets/pets/imports",
+        files=[("files", ("../../escaped.png", png_bytes(1), "image/png"))],
+    )
+    assert response.json()["imported"] == 1
+    image = client.get("/api/v1/datasets/pets/images").json()["items"][0]
+    assert image["file"] == "escaped.png"
+
+
+def test_import_by_server_path(client, tmp_path):
+    make_dataset(client)
+    for n in range(2):
+        write_image(tmp_path / "incoming" / f"a{n}.jpg", seed=n)
+    response = client.post(
+        "/api/v1/datasets/pets/imports/path", json={"path": str(tmp_path / "incoming")}
+    )
+    assert response.json()["imported"] == 2
+    missing = client.post("/api/v1/datasets/pets/imports/path", json={"path": "/no/such/dir"})
+    assert missing.status_code == 422
+
+
+def test_export_download(client, app, tmp_path):
+    seed_classification(app, tmp_path, labeled={"cat": 5, "dog": 5}, unlabeled=2)
+    response = client.get(
+        "/api/v1/datasets/pets/export", params={"format": "imagenet", "state": "labeled"}
+    )
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/zip"
+    assert "pets-imagenet.zip" in response.headers["content-disposition"]
+    names = zipfile.ZipFile(io.BytesIO(response.content)).namelist()
+    assert sum(name.startswith("cat/") for name in names) == 5
+    assert sum(name.startswith("dog/") for name in names) == 5
+
+    bad = client.get("/api/v1/datasets/pets/export", params={"format": "coco"})
+    assert bad.status_code == 422  # COCO holds detection datasets
+    assert client.get("/api/v1/datasets/pets/export", params={"format": "nope"}).status_code == 422
