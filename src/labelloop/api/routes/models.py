@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from labelloop.services import model_catalog
+from labelloop.services import models as model_service
 
 from ..deps import Context
 from ..schemas import ModelOut, TaskTypeName
@@ -21,10 +21,10 @@ def list_models(
         TaskTypeName | None, Query(description="Only models for this task type")
     ] = None,
 ) -> list[ModelOut]:
-    return [ModelOut.from_model(m) for m in model_catalog.list_models(ctx, task_type)]
+    return [ModelOut.from_model(m) for m in model_service.list_models(ctx, task_type)]
 
 
 @router.get("/{model_ref}", response_model=ModelOut)
 def show_model(ctx: Context, model_ref: str) -> ModelOut:
     """A model by id, NAME (latest version) or NAME:VERSION."""
-    return ModelOut.from_model(model_catalog.get_model(ctx, model_ref))
+    return ModelOut.from_model(model_service.get_model(ctx, model_ref))
