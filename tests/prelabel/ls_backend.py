@@ -4,8 +4,9 @@ It fetches each task's image by its URL (or decodes a data URI), looks at the me
 answers like a real backend: classification ``choices`` (the dominant channel's class) or
 detection ``rectanglelabels`` (one box per image at ``box_percent``, labelled by colour).
 ``mode`` makes it misbehave: "slow" (sleeps ``delay`` before answering /predict), "malformed"
-(wrong shape), "error" (HTTP 500 on /predict), "flaky" (500 on the first ``failures`` calls,
-then fine), "bad-box" (a box outside the image).
+(wrong shape), "error" (HTTP 500 on /predict), "flaky" (503 on the first ``failures`` calls,
+then fine), "break-after" (fine for ``failures`` calls, then 500), "bad-box" (a box outside
+the image), "not-json".
 """
 
 from __future__ import annotations
@@ -122,6 +123,8 @@ class FakeBackend:
             return 500, "model crashed: CUDA out of memory"
         if self.mode == "flaky" and calls <= self.failures:
             return 503, "warming up"
+        if self.mode == "break-after" and calls > self.failures:
+            return 500, "model crashed mid-job"
         if self.mode == "malformed":
             return 200, {"results": [{"result": [{"type": "choices", "value": "red"}]}]}
         if self.mode == "not-json":

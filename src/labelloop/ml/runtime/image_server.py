@@ -20,6 +20,7 @@ from pathlib import Path
 
 LOOPBACK = "127.0.0.1"
 _TOKEN_BYTES = 24
+_POLL_SECONDS = 0.05
 # Pillow format names -> (MIME type, extension); the extension helps backends that guess the
 # type from the URL.
 MEDIA_TYPES = {
@@ -89,8 +90,12 @@ class ImageServer:
 
         self._server = ThreadingHTTPServer((self.host, 0), Handler)
         self._server.daemon_threads = True
+        # A short poll interval so that the job's end does not wait half a second for it.
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="labelloop-image-server", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": _POLL_SECONDS},
+            name="labelloop-image-server",
+            daemon=True,
         )
         self._thread.start()
         return self

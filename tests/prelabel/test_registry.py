@@ -1,0 +1,223 @@
+"""The model registry through the CLI: register (ONNX with a contract, remote), list, show,
+export, delete — and what it refuses."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import onnx_builders as ob
+import pytest
+from ls_backend import FakeBackend
+from prelabel_support import GREEN, RED, colour_dataset, predictions
+from typer.testing import CliRunner
+
+from labelloop.cli import app as cli_app
+from labelloop.services import jobs as job_service
+from labelloop.services.context import AppContext
+
+runner = CliRunner()
+
+
+def run(*args, ok: bool = True):
+    result = runner.invoke(cli_app, [str(a) for a in args], catch_exceptions=False)
+    if ok:
+        assert result.exit_code == 0, result.output
+    return result
+
+
+def run_json(*args):
+    return json.loads(run(*args, "--json").stdout)
+
+
+def error_of(*args) -> str:
+    result = run(*args, "--json", ok=False)
+    assert result.exit_code == 1
+    return json.loads(result.stderr)["error"]
+
+
+def sha(path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture
+def colour_model(tmp_path):
+    path = ob.classifier(tmp_path / "upload" / "colours.onnx")
+    contract = ob.contract("classification", ["red", "green", "blue"], size=(32, 32))
+    contract_path = tmp_path / "upload" / "contract.json"
+    data = contract.to_dict()
+    data["outputs_probabilities"] = False
+    contract_path.write_text(json.dumps(data))
+    return path, contract_path
+
+
+def test_register_with_a_contract_file_copies_the_model_and_lists_it(
+    cli_env, tmp_path, colour_model
+):
+    path, contract = colour_model
+    first = run_json("model", "register", "colours", "--onnx", path, "--contract", contract)
+    assert first["ref"] == "colours:1" and first["source"] == "onnx"
+    assert first["class_names"] == ["red", "green", "blue"]
+    folder = cli_env.model_dir / "colours-v1"
+    assert first["path"] == str(folder)
+    assert sha(folder / "model.onnx") == sha(path)
+    assert json.loads((folder / "contract.json").read_text())["outputs_probabilities"] is False
+    path.unlink()  # the registry does not depend on the uploaded file
+    second = run_json(
+        "model", "register", "colours", "--onnx", folder / "model.onnx", "--contract", contract
+    )
+    assert second["version"] == 2
+    listed = run_json("model", "list")
+    assert [m["ref"] for m in listed] == ["colours:1", "colours:2"]
+    assert all(m["created_at"] for m in listed)
+    assert run_json("model", "show", "colours")["ref"] == "colours:2"
+    assert run_json("model", "show", "colours:1")["id"] == first["id"]
+    assert run_json("model", "list", "--task-type", "detection") == []
+    assert "colours:2" in run("model", "list").stdout
+    assert "logits" in run("model", "show", "colours:1").stdout
+
+
+def test_register_with_flags_instead_of_a_contract_file(cli_env, tmp_path):
+    path = ob.classifier(tmp_path / "nhwc.onnx", layout="NHWC", probabilities=True)
+    model = run_json(
+        "model", "register", "nhwc", "--onnx", path, "--task-type", "classification",
+        "--classes", "red,green,blue", "--size", "32", "--mean", "0", "--std", "255",
+        "--layout", "nhwc", "--probabilities",
+    )  # fmt: skip
+    contract = model["config"]["contract"]
+    assert contract["layout"] == "NHWC" and contract["size"] == [32, 32]
+    assert contract["std"] == [255.0, 255.0, 255.0]
+
+
+def test_models_that_do_not_fit_are_refused_with_the_reason(cli_env, tmp_path, colour_model):
+    path, contract = colour_model
+    text = tmp_path / "notes.onnx"
+    text.write_text("hello")
+    assert "not a loadable ONNX model" in error_of(
+        "model", "register", "bad", "--onnx", text, "--contract", contract
+    )
+    assert "contract's 2 classes" in error_of(
+        "model", "register", "bad", "--onnx", path, "--contract", contract, "--classes", "a,b"
+    )
+    assert "rows sum to" in error_of(
+        "model", "register", "bad", "--onnx", path, "--contract", contract, "--probabilities"
+    )
+    assert "needs 64 on axis 2" in error_of(
+        "model", "register", "bad", "--onnx", path, "--contract", contract, "--size", "64"
+    )
+    assert "at least --task-type and --classes" in error_of(
+        "model", "register", "bad", "--onnx", path
+    )
+    assert "channels must be one of" in error_of(
+        "model", "register", "bad", "--onnx", path, "--contract", contract, "--channels", "RGBA"
+    )
+    assert "model name" in error_of(
+        "model", "register", "bad:name", "--onnx", path, "--contract", contract
+    )
+    assert run_json("model", "list") == []
+    assert not any(cli_env.model_dir.iterdir()) if cli_env.model_dir.exists() else True
+
+
+def test_export_writes_model_and_contract_that_register_again(cli_env, tmp_path, colour_model):
+    path, contract = colour_model
+    run("model", "register", "colours", "--onnx", path, "--contract", contract)
+    out = tmp_path / "exported"
+    exported = run_json("model", "export", "colours:1", out)
+    assert exported["model"] == "colours:1"
+    assert sha(out / "model.onnx") == sha(path)
+    assert "already holds" in error_of("model", "export", "colours", out)
+    run("model", "export", "colours", out, "--force")
+    again = run_json(
+        "model", "register", "brought-back", "--onnx", out / "model.onnx",
+        "--contract", out / "contract.json",
+    )  # fmt: skip
+    assert again["config"]["contract"] == run_json("model", "show", "colours")["config"]["contract"]
+
+
+def test_remote_register_checks_health_and_needs_classes(cli_env):
+    with FakeBackend(setup_classes=["red", "green", "blue"]) as backend:
+        model = run_json(
+            "model", "register", "remote-colours", "--remote", backend.url,
+            "--task-type", "classification", "--image-transport", "data-uri",
+        )  # fmt: skip
+        assert model["source"] == "remote" and model["class_names"] == ["red", "green", "blue"]
+        assert model["config"]["url"] == backend.url
+        assert model["config"]["image_transport"] == "data-uri"
+        assert "endpoint" in run("model", "show", "remote-colours").stdout
+        assert "has no file to export" in error_of("model", "export", "remote-colours", "out")
+    with FakeBackend() as backend:
+        assert "--classes" in error_of(
+            "model", "register", "r", "--remote", backend.url, "--task-type", "detection"
+        )
+        named = run_json(
+            "model", "register", "r", "--remote", backend.url, "--task-type", "detection",
+            "--classes", "a, b",
+        )  # fmt: skip
+        assert named["class_names"] == ["a", "b"]
+        url = backend.url
+    assert "is the model server running" in error_of(
+        "model", "register", "r2", "--remote", url, "--task-type", "detection",
+        "--classes", "a", "--retries", "0",
+    )  # fmt: skip
+    assert "must be http(s)" in error_of(
+        "model", "register", "r3", "--remote", "ftp://x", "--task-type", "detection"
+    )
+
+
+def test_delete_is_refused_while_a_prelabel_job_uses_the_model(
+    cli_env, tmp_path, colour_model, app
+):
+    path, contract = colour_model
+    run("model", "register", "colours", "--onnx", path, "--contract", contract)
+    colour_dataset(app, tmp_path, "pets", "classification", ["red", "green"], [RED, GREEN])
+    job = job_service.start_job(app, "pets", "pre-label", {"model": "colours"})
+    assert job.params["model"] == "colours:1"  # pinned to the version at start
+    message = error_of("model", "delete", "colours:1")
+    assert f"used by job {job.id} (queued)" in message
+    job_service.cancel_job(app, job.id)
+    deleted = run_json("model", "delete", "colours:1")
+    assert deleted["ref"] == "colours:1"
+    assert not (cli_env.model_dir / "colours-v1").exists()
+    assert run_json("model", "list") == []
+    assert "does not exist" in error_of("model", "delete", "colours")
+
+
+def test_smart_label_cli_prelabels_in_a_background_worker(cli_env, tmp_path, colour_model):
+    """The whole path a user takes: register, smart-label --type prelabel --wait (a real
+    worker process), then the predictions are there."""
+    path, contract = colour_model
+    run("model", "register", "colours", "--onnx", path, "--contract", contract)
+    ctx = AppContext(cli_env)
+    try:
+        colour_dataset(ctx, tmp_path, "pets", "classification", ["Red", "grass"], [RED, GREEN])
+    finally:
+        ctx.close()
+    env = {**os.environ, "LABELLOOP_HOME": str(cli_env.home)}
+    env["LABELLOOP_DATABASE_URL"] = cli_env.database_url
+    started = time.monotonic()
+    exe = str(Path(sys.executable).with_name("labelloop"))
+    done = subprocess.run(
+        [exe, "smart-label", "pets", "--type", "prelabel",
+         "--model", "colours", "--map", "green=grass", "--wait", "--json"],
+        env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    job = json.loads(done.stdout)
+    assert job["state"] == "succeeded", job
+    assert job["result"]["mapping"] == {"red": "Red", "green": "grass"}
+    assert job["result"]["unmapped_model_classes"] == ["blue"]
+    assert time.monotonic() - started < 300
+    ctx = AppContext(cli_env)
+    try:
+        found = predictions(ctx, "pets")
+    finally:
+        ctx.close()
+    assert sorted(p.label for p in found.values()) == ["Red", "grass"]
+    assert all(p.model_version == "colours:1" for p in found.values())
+    assert np.isclose(max(p.score for p in found.values()), 0.993, atol=0.01)
