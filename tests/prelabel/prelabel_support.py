@@ -60,6 +60,52 @@ def colour_dataset(
     return ids
 
 
+def textured_images(
+    folder: Path, colours: list[tuple[int, int, int]], *, seed: int = 0
+) -> list[Path]:
+    """Noisy photos tinted by ``colours``, in several sizes and formats: JPEGs large enough for
+    draft decoding, portrait and landscape shapes for the centre crop."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    shapes = [(320, 240, "JPEG"), (150, 200, "PNG"), (900, 700, "JPEG"), (224, 224, "PNG")]
+    paths = []
+    folder.mkdir(parents=True, exist_ok=True)
+    for n, colour in enumerate(colours):
+        width, height, fmt = shapes[n % len(shapes)]
+        noise = rng.normal(0, 50, size=(height, width, 3))
+        pixels = np.clip(np.asarray(colour, dtype=np.float64) + noise, 0, 255).astype(np.uint8)
+        path = folder / f"{seed}-{n:03d}.{'jpg' if fmt == 'JPEG' else 'png'}"
+        Image.fromarray(pixels).save(path, format=fmt)
+        paths.append(path)
+    return paths
+
+
+def add_files(app, dataset: str, paths: list[Path], labels: list[str | None]) -> list[int]:
+    """Store ``paths`` in ``dataset`` (labeled where ``labels`` names a label)."""
+    ids = []
+    with app.db.session() as session:
+        ds = datasets_repo.get_dataset_by_name(session, dataset)
+        label_ids = datasets_repo.label_ids(session, ds.id)
+        for path, label in zip(paths, labels, strict=True):
+            info = probe_image(path)
+            image_id = images_repo.add_image(
+                session,
+                dataset_id=ds.id,
+                sha256=app.blobs.put_file(path),
+                width=info.width,
+                height=info.height,
+                original_path=path.name,
+                file_format=info.format,
+                size_bytes=path.stat().st_size,
+                state=ImageState.LABELED if label else ImageState.UNLABELED,
+            )
+            if label:
+                images_repo.set_annotation(session, image_id, label_id=label_ids[label], boxes=[])
+            ids.append(image_id)
+    return ids
+
+
 def prelabel(app, dataset: str, model: str, mapping: dict | None = None):
     """Start a pre-label job and run it in this process; returns the finished job."""
     params = {"model": model}

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -138,9 +139,17 @@ def _export_linear_head(model: Model, destination: Path) -> None:
     from labelloop.ml.classify.onnx_head import export_classifier_onnx
 
     head = load_linear_head(model)
-    export_classifier_onnx(
-        head, destination, flip_average=bool(model.config.get("flip_average", False))
-    )
+    with warnings.catch_warnings():
+        # torch's legacy exporter (chosen on purpose, see ml/features/onnx_export.py) warns
+        # about itself and about constant folding at every export; none of it is actionable.
+        warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"torch\.onnx")
+        warnings.filterwarnings("ignore", message="You are using the legacy TorchScript")
+        warnings.filterwarnings("ignore", message="Constant folding - Only steps=1")
+        warnings.filterwarnings("ignore", message="Converting a tensor to a Python boolean")
+        warnings.filterwarnings("ignore", message="The feature will be removed")
+        export_classifier_onnx(
+            head, destination, flip_average=bool(model.config.get("flip_average", False))
+        )
 
 
 def _copy_atomically(source: Path, destination: Path) -> None:

@@ -191,7 +191,9 @@ class OnnxModel:
         padded = batch
         if self._fixed_batch is not None and n != self._fixed_batch:
             if n > self._fixed_batch:
-                raise ValueError(f"batch of {n} for a model with a fixed batch of {self._fixed_batch}")
+                raise ValueError(
+                    f"batch of {n} for a model with a fixed batch of {self._fixed_batch}"
+                )
             padded = np.concatenate(
                 [batch, np.zeros((self._fixed_batch - n, *batch.shape[1:]), np.float32)]
             )
