@@ -39,6 +39,17 @@ def test_upload_files_of_a_class_folder_layout(client):
     assert [s["file"] for s in report["skipped"]] == ["broken.png"]
 
 
+def test_upload_of_a_whole_folder_imports_its_content(client):
+    make_dataset(client)
+    files = [
+        ("files", (f"pets/{label}/{label}{n}.png", png_bytes(n + 3 * i), "image/png"))
+        for i, label in enumerate(["cat", "dog"])
+        for n in range(2)
+    ]
+    report = client.post("/api/v1/datasets/pets/imports", files=files).json()
+    assert (report["format"], report["labeled"]) == ("imagenet", 4)
+
+
 def test_upload_zip(client):
     make_dataset(client)
     archive = io.BytesIO()

@@ -54,7 +54,16 @@ def import_uploads(
             destination = root / relative
             destination.parent.mkdir(parents=True, exist_ok=True)
             _save(upload.stream, destination)
-        return importing.import_path(app, dataset_name, root, format_name=format_name)
+        return importing.import_path(app, dataset_name, _content_root(root), format_name=format_name)
+
+
+def _content_root(root: Path) -> Path:
+    """An uploaded folder arrives as ``<folder>/...``: import what is inside it, so its class
+    folders or annotation files sit at the root where the formats look for them."""
+    entries = list(root.iterdir())
+    if len(entries) == 1 and entries[0].is_dir():
+        return entries[0]
+    return root
 
 
 def safe_relative_path(filename: str, index: int) -> str:

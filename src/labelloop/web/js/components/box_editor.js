@@ -1,0 +1,222 @@
+// Rectangles on an image, in SVG: draw (drag on empty space), select (click), move (drag a box),
+// resize (drag a handle), delete, relabel, undo. Coordinates are pixels of the upright image,
+// the same the API stores; hints (possible missed objects) are dashed and never editable.
+import { h, svg } from "../dom.js";
+import { textOn } from "../labels.js";
+
+const HANDLE_PX = 10; // on screen, whatever the zoom
+const MIN_BOX_PX = 4; // a drag shorter than this on screen is a click, not a box
+const HANDLES = ["nw", "n", "ne", "e", "se", "s", "sw", "w"];
+
+export class BoxEditor {
+  constructor({ image, src, boxes, hints = [], palette, currentLabel, onChange }) {
+    this.W = image.width;
+    this.H = image.height;
+    this.boxes = boxes.map((b) => ({ label: b.label, x: b.x, y: b.y, w: b.w, h: b.h, score: b.score }));
+    this.hints = hints;
+    this.palette = palette;
+    this.currentLabel = currentLabel;
+    this.onChange = onChange;
+    this.selected = -1;
+    this.history = [];
+    this.dirty = false;
+    this.scale = 1;
+    this.drag = null;
+    this.svg = svg("svg", { class: "box-editor", viewBox: `0 0 ${this.W} ${this.H}`, preserveAspectRatio: "none", "data-testid": "box-editor" });
+    this.element = h("div.stage-image", h("img", { src, alt: "", draggable: false }), this.svg);
+    this.svg.addEventListener("pointerdown", (e) => this.pointerDown(e));
+    this.svg.addEventListener("pointermove", (e) => this.pointerMove(e));
+    this.svg.addEventListener("pointerup", (e) => this.pointerUp(e));
+    this.svg.addEventListener("pointercancel", () => { this.drag = null; this.render(); });
+    this.render();
+  }
+
+  /** Fit the image into a stage of ``width`` x ``height`` CSS pixels. */
+  layout(width, height) {
+    this.scale = Math.min(width / this.W, height / this.H);
+    this.element.style.width = `${Math.round(this.W * this.scale)}px`;
+    this.element.style.height = `${Math.round(this.H * this.scale)}px`;
+    this.render();
+  }
+
+  snapshot() {
+    this.history.push({ boxes: this.boxes.map((b) => ({ ...b })), selected: this.selected });
+    if (this.history.length > 100) this.history.shift();
+  }
+
+  changed() {
+    this.dirty = true;
+    this.render();
+    this.onChange?.(this);
+  }
+
+  undo() {
+    const previous = this.history.pop();
+    if (!previous) return false;
+    this.boxes = previous.boxes;
+    this.selected = Math.min(previous.selected, this.boxes.length - 1);
+    this.changed();
+    return true;
+  }
+
+  select(index) {
+    this.selected = index;
+    this.render();
+    this.onChange?.(this);
+  }
+
+  deleteSelected() {
+    if (this.selected < 0) return false;
+    this.snapshot();
+    this.boxes.splice(this.selected, 1);
+    this.selected = -1;
+    this.changed();
+    return true;
+  }
+
+  /** Sets the label of new boxes, and of the selected box when there is one. */
+  setLabel(label) {
+    this.currentLabel = label;
+    if (this.selected >= 0 && this.boxes[this.selected].label !== label) {
+      this.snapshot();
+      this.boxes[this.selected].label = label;
+      this.boxes[this.selected].score = undefined;
+      this.changed();
+    } else {
+      this.onChange?.(this);
+    }
+  }
+
+  point(event) {
+    const r = this.svg.getBoundingClientRect();
+    return {
+      x: Math.min(this.W, Math.max(0, ((event.clientX - r.left) / r.width) * this.W)),
+      y: Math.min(this.H, Math.max(0, ((event.clientY - r.top) / r.height) * this.H)),
+    };
+  }
+
+  pointerDown(event) {
+    if (event.button !== 0) return;
+    event.preventDefault();
+    const p = this.point(event);
+    const target = event.target;
+    const index = target.dataset?.index != null ? Number(target.dataset.index) : -1;
+    this.svg.setPointerCapture(event.pointerId);
+    if (target.dataset?.handle) {
+      this.drag = { kind: "resize", index, handle: target.dataset.handle, start: p, origin: { ...this.boxes[index] }, moved: false };
+    } else if (index >= 0) {
+      this.selected = index;
+      this.drag = { kind: "move", index, start: p, origin: { ...this.boxes[index] }, moved: false };
+      this.render();
+      this.onChange?.(this);
+    } else {
+      this.selected = -1;
+      this.drag = { kind: "draw", start: p, current: p };
+      this.render();
+    }
+  }
+
+  pointerMove(event) {
+    const drag = this.drag;
+    if (!drag) return;
+    const p = this.point(event);
+    if (drag.kind === "draw") {
+      drag.current = p;
+      return this.render();
+    }
+    if (!drag.moved) {
+      this.snapshot();
+      drag.moved = true;
+    }
+    const box = this.boxes[drag.index];
+    const dx = p.x - drag.start.x, dy = p.y - drag.start.y;
+    const o = drag.origin;
+    if (drag.kind === "move") {
+      box.x = Math.min(this.W - o.w, Math.max(0, o.x + dx));
+      box.y = Math.min(this.H - o.h, Math.max(0, o.y + dy));
+    } else {
+      let x1 = o.x, y1 = o.y, x2 = o.x + o.w, y2 = o.y + o.h;
+      if (drag.handle.includes("w")) x1 = Math.min(this.W, Math.max(0, o.x + dx));
+      if (drag.handle.includes("e")) x2 = Math.min(this.W, Math.max(0, o.x + o.w + dx));
+      if (drag.handle.includes("n")) y1 = Math.min(this.H, Math.max(0, o.y + dy));
+      if (drag.handle.includes("s")) y2 = Math.min(this.H, Math.max(0, o.y + o.h + dy));
+      Object.assign(box, { x: Math.min(x1, x2), y: Math.min(y1, y2), w: Math.abs(x2 - x1), h: Math.abs(y2 - y1) });
+    }
+    box.score = undefined; // a person moved it: it is no longer the model's box
+    this.dirty = true;
+    this.render();
+  }
+
+  pointerUp(event) {
+    const drag = this.drag;
+    this.drag = null;
+    if (!drag) return;
+    this.svg.releasePointerCapture?.(event.pointerId);
+    if (drag.kind === "draw") {
+      const { start, current } = drag;
+      const w = Math.abs(current.x - start.x), h = Math.abs(current.y - start.y);
+      const minimum = MIN_BOX_PX / this.scale;
+      if (w >= minimum && h >= minimum && this.currentLabel) {
+        this.snapshot();
+        this.boxes.push({ label: this.currentLabel, x: Math.min(start.x, current.x), y: Math.min(start.y, current.y), w, h });
+        this.selected = this.boxes.length - 1;
+        return this.changed();
+      }
+      return this.render();
+    }
+    if (drag.moved) {
+      const box = this.boxes[drag.index];
+      if (box.w < 1 || box.h < 1) { // resized to nothing: that is a deletion, undoable
+        this.boxes.splice(drag.index, 1);
+        this.selected = -1;
+      }
+      this.changed();
+    }
+  }
+
+  render() {
+    const unit = 1 / this.scale; // one screen pixel in image pixels
+    const children = [];
+    this.hints.forEach((b) => children.push(svg("rect", { class: "hint", x: b.x, y: b.y, width: b.w, height: b.h },
+      svg("title", `Possible missed ${b.label}${b.score != null ? ` (score ${(b.score * 100).toFixed(0)}%)` : ""}: draw a box if there is one`))));
+    this.boxes.forEach((b, index) => {
+      const color = this.palette.color(b.label);
+      const selected = index === this.selected;
+      children.push(svg("rect", {
+        class: `box${selected ? " selected" : ""}`, x: b.x, y: b.y, width: b.w, height: b.h,
+        stroke: color, fill: color, "data-index": index, "data-label": b.label,
+      }));
+      const text = b.score != null ? `${b.label} ${(b.score * 100).toFixed(0)}%` : b.label;
+      // A tag in the label's colour above the box (inside it when the box touches the top).
+      const tagHeight = 16 * unit;
+      const tagY = b.y >= tagHeight ? b.y - tagHeight : b.y;
+      children.push(svg("rect", {
+        class: "box-tag", x: b.x, y: tagY, width: (text.length * 7 + 8) * unit, height: tagHeight, fill: color,
+      }));
+      children.push(svg("text", {
+        class: "box-label", x: b.x + 4 * unit, y: tagY + 12 * unit, "font-size": 12 * unit, fill: textOn(color),
+      }, text));
+    });
+    const selectedBox = this.boxes[this.selected];
+    if (selectedBox) {
+      const size = HANDLE_PX * unit;
+      for (const handle of HANDLES) {
+        const cx = handle.includes("w") ? selectedBox.x : handle.includes("e") ? selectedBox.x + selectedBox.w : selectedBox.x + selectedBox.w / 2;
+        const cy = handle.includes("n") ? selectedBox.y : handle.includes("s") ? selectedBox.y + selectedBox.h : selectedBox.y + selectedBox.h / 2;
+        children.push(svg("rect", {
+          class: `handle handle-${handle}`, x: cx - size / 2, y: cy - size / 2, width: size, height: size,
+          "data-index": this.selected, "data-handle": handle,
+        }));
+      }
+    }
+    if (this.drag?.kind === "draw") {
+      const { start, current } = this.drag;
+      children.push(svg("rect", {
+        class: "drawing", x: Math.min(start.x, current.x), y: Math.min(start.y, current.y),
+        width: Math.abs(current.x - start.x), height: Math.abs(current.y - start.y),
+        stroke: this.palette.color(this.currentLabel),
+      }));
+    }
+    this.svg.replaceChildren(...children);
+  }
+}

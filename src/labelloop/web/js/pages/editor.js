@@ -1,0 +1,225 @@
+// Manual labeling and review of one image. Classification: click a label or press 1–9 (saved at
+// once, then the next image). Detection: draw, move, resize and delete boxes, then save.
+// Proposals under review are confirmed as they are (Enter) or corrected. Ctrl+Z undoes.
+import { api } from "../api.js";
+import { h, onKeys } from "../dom.js";
+import { href, navigate } from "../router.js";
+import { BoxEditor } from "../components/box_editor.js";
+import { EditorQueue } from "../components/editor_queue.js";
+import { LabelPalette } from "../labels.js";
+import { toast, toastError } from "../toast.js";
+import { boxList, imageInfo, labelButtons, predictionInfo, shortcutsHelp } from "./editor_panel.js";
+
+// Saved changes, newest last, kept while the page lives so undo reaches across images.
+const savedChanges = [];
+const preferences = { autoAdvance: true, boxLabel: null };
+
+export async function render(root, [datasetId, imageIdText], query) {
+  let dataset, image;
+  try {
+    [dataset, image] = await Promise.all([api.dataset(datasetId), api.image(datasetId, imageIdText)]);
+  } catch (error) {
+    toastError(error, "Could not open the image");
+    return navigate(`/datasets/${datasetId}/images`);
+  }
+  const palette = new LabelPalette(dataset.labels);
+  const detection = dataset.task_type === "detection";
+  const queue = new EditorQueue(dataset.id, image.id);
+  const tab = query.tab || image.state;
+  const gridQuery = { ...queue.filters, tab, state: undefined };
+  const gridHref = href(`/datasets/${dataset.id}/images`, gridQuery);
+  let busy = false;
+
+  const stage = h("div.stage", { dataset: { testid: "stage" } });
+  const panel = h("aside.editor-panel");
+  let editor = null;
+  if (detection) {
+    const start = image.state === "to_confirm" ? image.prediction?.boxes ?? [] : image.annotation?.boxes ?? [];
+    if (!palette.byName.has(preferences.boxLabel)) preferences.boxLabel = palette.labels[0]?.name ?? null;
+    editor = new BoxEditor({
+      image, src: image.file_url, boxes: start, hints: image.prediction?.hints ?? [], palette,
+      currentLabel: preferences.boxLabel, onChange: () => paintPanel(),
+    });
+    stage.append(editor.element);
+  } else {
+    stage.append(h("img.stage-photo", { src: image.file_url, alt: image.file }));
+  }
+
+  const prevButton = h("button.button", { onclick: () => goPrevious(), disabled: !queue.hasPrevious(), title: "Previous (←)" }, "← Previous");
+  const nextButton = h("button.button", { onclick: () => goNext(), title: "Next (→)" }, "Next →");
+  root.append(h("div.editor",
+    h("div.editor-top",
+      h("a.back-link", { href: gridHref }, `← ${dataset.name}`),
+      h("div.editor-nav", prevButton, nextButton)),
+    h("div.editor-body", stage, panel)));
+
+  const resize = new ResizeObserver(() => editor?.layout(stage.clientWidth - 24, stage.clientHeight - 24));
+  resize.observe(stage);
+
+  function paintPanel() {
+    const active = detection ? editor.currentLabel : image.annotation?.label ?? null;
+    const sections = [imageInfo(image, `${queue.index + 1} in this list`)];
+    sections.push(h("section.panel-section",
+      h("h3", detection ? "Label of new boxes" : "Label"),
+      labelButtons(palette, { active, predicted: image.prediction?.label, onPick: pick }),
+      palette.labels.length ? null : h("p.small.muted", "This dataset has no labels yet: add them on its overview.")));
+    if (detection) sections.push(h("section.panel-section", h("h3", `Boxes (${editor.boxes.length})`), boxList(editor, palette)));
+    sections.push(predictionInfo(image, palette, detection));
+    sections.push(h("section.panel-section.panel-actions", actionButtons()));
+    sections.push(h("label.check.small",
+      h("input", { type: "checkbox", checked: preferences.autoAdvance, onchange: (e) => { preferences.autoAdvance = e.target.checked; } }),
+      "Go to the next image after saving"));
+    sections.push(shortcutsHelp());
+    panel.replaceChildren(...sections.filter(Boolean));
+  }
+
+  function actionButtons() {
+    const buttons = [];
+    if (image.state === "to_confirm") {
+      const corrected = detection && editor.dirty;
+      buttons.push(h("button.button.primary", { onclick: () => save(), dataset: { testid: "confirm-image" } }, corrected ? "Confirm with corrections" : "Confirm (Enter)"));
+      buttons.push(h("button.button", { onclick: () => reject() }, "Reject (R)"));
+    } else if (detection) {
+      buttons.push(h("button.button.primary", { onclick: () => save(), disabled: !editor.dirty && image.state === "labeled", dataset: { testid: "save-image" } },
+        editor.boxes.length ? "Save (Enter)" : "Save: no objects"));
+    }
+    if (image.state === "labeled") buttons.push(h("button.button", { onclick: () => clearLabel() }, "Remove label"));
+    buttons.push(h("button.button.subtle", { onclick: () => undo(), disabled: !savedChanges.length && !(editor?.history.length) }, "Undo (Ctrl+Z)"));
+    return buttons;
+  }
+
+  /** Classification: the label is the whole annotation, so choosing it saves it. */
+  function pick(label) {
+    if (detection) return editor.setLabel((preferences.boxLabel = label));
+    if (image.state === "to_confirm") return confirm(label === image.prediction?.label ? null : { label });
+    return run(() => api.saveAnnotation(dataset.id, image.id, { label, version: image.annotation?.version ?? 0 }));
+  }
+
+  function save() {
+    if (!detection) {
+      if (image.state === "to_confirm") return confirm(null);
+      return goNext();
+    }
+    const round = (value) => Math.round(value * 100) / 100; // sub-pixel noise of the drag
+    const boxes = editor.boxes.map((b) => ({ label: b.label, x: round(b.x), y: round(b.y), w: round(b.w), h: round(b.h) }));
+    if (image.state === "to_confirm") return confirm(editor.dirty ? { boxes } : null);
+    return run(() => api.saveAnnotation(dataset.id, image.id, { boxes, version: image.annotation?.version ?? 0 }));
+  }
+
+  function confirm(correction) {
+    const body = correction ? { corrections: [{ image_id: image.id, ...correction }] } : { image_ids: [image.id] };
+    return run(async () => {
+      const result = await api.confirm(dataset.id, body);
+      if (!result.changed) throw new Error(result.skipped[0]?.reason ?? "nothing was confirmed");
+      return api.image(dataset.id, image.id);
+    });
+  }
+
+  /** Runs a saving call, remembers what it replaced (for undo), then moves on. */
+  async function run(call) {
+    if (busy) return;
+    busy = true;
+    const before = { state: image.state, label: image.annotation?.label ?? null, boxes: image.annotation?.boxes ?? [] };
+    try {
+      image = await call();
+      savedChanges.push({ datasetId: dataset.id, imageId: image.id, before, version: image.annotation?.version });
+      if (editor) editor.dirty = false;
+      if (preferences.autoAdvance) await goNext({ saved: true });
+      else paintPanel();
+    } catch (error) {
+      toastError(error, "Not saved");
+      if (error.code === "conflict") reopen(image.id);
+    } finally {
+      busy = false;
+    }
+  }
+
+  async function reject() {
+    try {
+      await api.reject(dataset.id, [image.id]);
+      toast("Proposal rejected: the image is back in Unlabeled.");
+      await goNext({ saved: true });
+    } catch (error) {
+      toastError(error, "Could not reject");
+    }
+  }
+
+  async function clearLabel() {
+    await run(() => api.clearAnnotation(dataset.id, image.id));
+  }
+
+  async function undo() {
+    if (editor?.undo()) return;
+    const change = savedChanges.pop();
+    if (!change) return toast("Nothing to undo.");
+    try {
+      if (change.before.state === "labeled") {
+        const { label, boxes } = change.before;
+        await api.saveAnnotation(change.datasetId, change.imageId, detection ? { boxes, version: change.version } : { label, version: change.version });
+      } else {
+        await api.clearAnnotation(change.datasetId, change.imageId);
+        if (change.before.state === "to_confirm") toast("Undone. The proposal itself cannot come back: the image is in Unlabeled.");
+      }
+      reopen(change.imageId);
+    } catch (error) {
+      toastError(error, "Could not undo");
+    }
+  }
+
+  function reopen(imageId) {
+    navigate(`/datasets/${dataset.id}/label/${imageId}`, { tab }, { replace: true });
+  }
+
+  async function goNext({ saved = false } = {}) {
+    if (!saved && editor?.dirty && !(await autoSave())) return;
+    const next = await queue.next();
+    if (next == null) {
+      toast(saved ? "Saved. That was the last image of this list." : "That was the last image of this list.");
+      return paintPanel();
+    }
+    reopen(next);
+  }
+
+  async function goPrevious() {
+    if (!queue.hasPrevious()) return;
+    if (editor?.dirty && !(await autoSave())) return;
+    reopen(queue.previous());
+  }
+
+  /** Leaving an image with unsaved boxes saves them (a labeling tool should not lose work). */
+  async function autoSave() {
+    const keepGoing = preferences.autoAdvance;
+    preferences.autoAdvance = false;
+    try {
+      await save();
+    } finally {
+      preferences.autoAdvance = keepGoing;
+    }
+    return !editor.dirty;
+  }
+
+  const stopKeys = onKeys((event) => {
+    const ctrl = event.ctrlKey || event.metaKey;
+    if (ctrl && event.key.toLowerCase() === "z") { event.preventDefault(); return undo(); }
+    if (ctrl && event.key.toLowerCase() === "s") { event.preventDefault(); return save(); }
+    if (ctrl || event.altKey) return;
+    if (/^[1-9]$/.test(event.key)) {
+      const label = palette.byKey(Number(event.key));
+      if (label) { event.preventDefault(); pick(label); }
+    } else if (event.key === "Enter") { event.preventDefault(); save(); }
+    else if (event.key === "ArrowRight" || event.key === "d") { event.preventDefault(); goNext(); }
+    else if (event.key === "ArrowLeft" || event.key === "a") { event.preventDefault(); goPrevious(); }
+    else if ((event.key === "Delete" || event.key === "Backspace") && editor) { event.preventDefault(); editor.deleteSelected(); }
+    else if (event.key.toLowerCase() === "r" && image.state === "to_confirm") reject();
+    else if (event.key === "Escape") {
+      if (editor && editor.selected >= 0) editor.select(-1);
+      else location.hash = gridHref;
+    }
+  });
+
+  paintPanel();
+  return () => {
+    stopKeys();
+    resize.disconnect();
+  };
+}
