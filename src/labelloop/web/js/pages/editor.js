@@ -47,7 +47,7 @@ export async function render(root, [datasetId, imageIdText], query) {
 
   const prevButton = h("button.button", { onclick: () => goPrevious(), disabled: !queue.hasPrevious(), title: "Previous (←)" }, "← Previous");
   const nextButton = h("button.button", { onclick: () => goNext(), title: "Next (→)" }, "Next →");
-  root.append(h("div.editor",
+  root.append(h("div.editor", { dataset: { imageId: image.id, state: image.state } },
     h("div.editor-top",
       h("a.back-link", { href: gridHref }, `← ${dataset.name}`),
       h("div.editor-nav", prevButton, nextButton)),

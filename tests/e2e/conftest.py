@@ -1,0 +1,138 @@
+"""End-to-end fixtures: a real ``labelloop serve`` (uvicorn) on a free loopback port with its own
+LABELLOOP_HOME, and headless Debian Chromium driven by Playwright.
+
+Browser downloads do not work on these machines, so Playwright drives /usr/bin/chromium; the
+tests skip with the reason when it (or the playwright package) is missing. Set
+LABELLOOP_SCREENSHOT_DIR to save screenshots of the main pages (docs/screenshots is made so).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+VIEWPORT = {"width": 1280, "height": 800}
+SERVER_START_SECONDS = 30
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is absent (apt-get install chromium) - browser tests skipped")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.skip("the playwright package is absent (pip install playwright)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+class Server:
+    def __init__(self, url: str, home: Path):
+        self.url = url
+        self.home = home
+        self.api = httpx.Client(base_url=f"{url}/api/v1", timeout=30)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, model_cache):
+    """``labelloop serve`` in a subprocess, as a user starts it; stopped after the module."""
+    home = tmp_path_factory.mktemp("e2e-home")
+    port = _free_port()
+    env = dict(os.environ)
+    env.update(
+        LABELLOOP_HOME=str(home),
+        LABELLOOP_DATABASE_URL=f"sqlite:///{home / 'labelloop.db'}",
+        LABELLOOP_CACHE_DIR=str(model_cache),
+    )
+    log = (home / "server.log").open("wb")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from labelloop.cli import main; main()",
+            "serve",
+            "--port",
+            str(port),
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_up(url, process, home / "server.log")
+        server = Server(url, home)
+        yield server
+        server.api.close()
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+def _wait_until_up(url: str, process: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + SERVER_START_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"labelloop serve exited early:\n{log.read_text()}")
+        try:
+            if httpx.get(f"{url}/api/v1/health", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"labelloop serve did not answer within {SERVER_START_SECONDS} s")
+
+
+@pytest.fixture
+def page(chromium, server):
+    """A fresh browser page; JavaScript errors fail the test."""
+    context = chromium.new_context(viewport=VIEWPORT, base_url=server.url)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    yield page
+    context.close()
+    assert not errors, f"JavaScript errors in the page: {errors}"
+
+
+def wait_for_next_image(page, image_id) -> None:
+    """The editor shows another image than ``image_id`` (after a save or a move)."""
+    page.locator(f".editor:not([data-image-id='{image_id}'])").wait_for()
+
+
+def screenshot(page, name: str) -> None:
+    """Save a screenshot when LABELLOOP_SCREENSHOT_DIR names a folder (for the README)."""
+    folder = os.environ.get("LABELLOOP_SCREENSHOT_DIR")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        page.wait_for_timeout(300)  # let thumbnails and transitions settle
+        page.screenshot(path=str(Path(folder) / f"{name}.png"))
