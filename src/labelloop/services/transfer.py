@@ -54,7 +54,9 @@ def import_uploads(
             destination = root / relative
             destination.parent.mkdir(parents=True, exist_ok=True)
             _save(upload.stream, destination)
-        return importing.import_path(app, dataset_name, _content_root(root), format_name=format_name)
+        return importing.import_path(
+            app, dataset_name, _content_root(root), format_name=format_name
+        )
 
 
 def _content_root(root: Path) -> Path:
