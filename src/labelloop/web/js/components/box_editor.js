@@ -191,7 +191,7 @@ export class BoxEditor {
       const tagHeight = 16 * unit;
       const tagY = b.y >= tagHeight ? b.y - tagHeight : b.y;
       children.push(svg("rect", {
-        class: "box-tag", x: b.x, y: tagY, width: (text.length * 7 + 8) * unit, height: tagHeight, fill: color,
+        class: "box-tag", x: b.x, y: tagY, width: (text.length * 7.4 + 10) * unit, height: tagHeight, fill: color,
       }));
       children.push(svg("text", {
         class: "box-label", x: b.x + 4 * unit, y: tagY + 12 * unit, "font-size": 12 * unit, fill: textOn(color),

@@ -57,7 +57,8 @@ export async function render(root, [datasetId, imageIdText], query) {
   resize.observe(stage);
 
   function paintPanel() {
-    const active = detection ? editor.currentLabel : image.annotation?.label ?? null;
+    const proposed = image.state === "to_confirm" ? image.prediction?.label : null;
+    const active = detection ? editor.currentLabel : image.annotation?.label ?? proposed ?? null;
     const sections = [imageInfo(image, `${queue.index + 1} in this list`)];
     sections.push(h("section.panel-section",
       h("h3", detection ? "Label of new boxes" : "Label"),
