@@ -48,7 +48,6 @@ def test_label_smart_label_review_confirm(page, server, tmp_path):
 
     # Create the dataset.
     page.goto("/")
-    screenshot(page, "datasets-empty")
     page.get_by_role("button", name="New dataset").first.click()
     dialog = page.locator("dialog[open]")
     dialog.get_by_label("Name").fill("shapes")
@@ -65,6 +64,17 @@ def test_label_smart_label_review_confirm(page, server, tmp_path):
     page.locator(".import-panel input[type=file]:not([webkitdirectory])").set_input_files(uploads)
     page.locator(".import-report").get_by_text(f"of {len(truth)}").wait_for()
     assert counts(server, dataset_id)["unlabeled"] == len(truth)
+
+    # Too early for smart labeling: the dialog lists what is missing.
+    page.get_by_role("button", name="Start smart labeling").click()
+    dialog = page.locator("dialog[open]")
+    dialog.get_by_role("button", name="Start").click()
+    reasons = dialog.locator(".form-error li")
+    reasons.first.wait_for()
+    assert reasons.all_inner_texts() == [
+        f"label '{label}' has 0 labeled image(s); it needs at least 5" for label in CLASSES
+    ]
+    dialog.get_by_role("button", name="Cancel").click()
 
     # Label five images per class by keyboard, skipping the rest with the arrow key.
     page.get_by_role("link", name="Start labeling").click()
@@ -165,3 +175,6 @@ def test_label_smart_label_review_confirm(page, server, tmp_path):
     page.goto("/#/models")
     page.locator("table.table tbody tr").first.wait_for()
     screenshot(page, "models")
+    page.goto("/#/datasets")
+    page.locator(".dataset-card").first.wait_for()
+    screenshot(page, "datasets")

@@ -28,10 +28,13 @@ export async function render(root, [datasetId]) {
   const progress = new TaskProgress(dataset.id, { onFinish: () => refresh() });
   const body = h("div.overview");
   const jobsBox = h("div");
+  const startLink = h("a.button.primary", "Start labeling");
+  // Made once: a refresh after an import must not wipe the import's report.
+  const importer = importPanel(dataset, { onImported: () => refresh() });
   root.append(
     datasetHeader(dataset, "overview", [
       h("button.button", { onclick: () => openSmartLabelingDialog(dataset, { onStarted: (task) => progress.watch(task) }) }, "Start smart labeling"),
-      h("a.button.primary", { href: startLabelingHref(dataset) }, "Start labeling"),
+      startLink,
     ]),
     progress.element,
     body,
@@ -39,6 +42,7 @@ export async function render(root, [datasetId]) {
 
   async function refresh() {
     dataset = await api.dataset(dataset.id);
+    startLink.href = startLabelingHref(dataset);
     body.replaceChildren(
       h("div.overview-main",
         countsCard(dataset),
@@ -46,7 +50,7 @@ export async function render(root, [datasetId]) {
         h("section.card", h("div.card-head", h("h2", "Recent jobs"), h("a.small", { href: href("/jobs", { dataset: dataset.id }) }, "All jobs")), jobsBox),
       ),
       h("div.overview-side",
-        h("section.card", h("h2", "Import images"), importPanel(dataset, { onImported: () => refresh() })),
+        h("section.card", h("h2", "Import images"), importer),
         exportCard(dataset),
         h("section.card.danger-zone", h("h2", "Delete dataset"),
           h("p.small.muted", "Removes its images, labels, predictions and jobs."),
