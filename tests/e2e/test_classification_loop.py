@@ -108,9 +108,14 @@ def test_label_smart_label_review_confirm(page, server, tmp_path):
     progress.locator(".progress").wait_for()
     page.locator("[data-testid=task-progress]:not([data-state=queued])").wait_for(timeout=30_000)
     screenshot(page, "progress")
-    page.locator("[data-testid=task-progress][data-state=succeeded]").wait_for(
-        timeout=JOB_SECONDS * 1000
+    finished = ",".join(
+        f"[data-testid=task-progress][data-state={state}]"
+        for state in ("succeeded", "failed", "cancelled", "interrupted")
     )
+    page.locator(finished).wait_for(timeout=JOB_SECONDS * 1000)
+    [task] = server.api.get(f"/datasets/{dataset_id}/tasks").json()
+    assert task["state"] == "succeeded", f"the smart-labeling job ended {task['state']}: {task}"
+    assert progress.get_attribute("data-state") == "succeeded"
     open_count = len(truth) - 2 * TO_LABEL
     assert counts(server, dataset_id)["to_confirm"] == open_count
 
