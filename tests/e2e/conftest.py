@@ -124,9 +124,11 @@ def page(chromium, server):
     assert not errors, f"JavaScript errors in the page: {errors}"
 
 
-def wait_for_next_image(page, image_id) -> None:
-    """The editor shows another image than ``image_id`` (after a save or a move)."""
-    page.locator(f".editor:not([data-image-id='{image_id}'])").wait_for()
+def wait_for_next_image(page, image_id, *, or_grid: bool = False) -> None:
+    """The editor shows another image than ``image_id`` (after a save or a move); with
+    ``or_grid``, going back to the grid (the end of the list) counts too."""
+    target = f".editor:not([data-image-id='{image_id}'])"
+    page.locator(f"{target}, [data-testid=grid]" if or_grid else target).first.wait_for()
 
 
 def screenshot(page, name: str) -> None:

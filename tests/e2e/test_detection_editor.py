@@ -80,3 +80,95 @@ def test_draw_edit_and_delete_a_box(page, server):
     cleared = server.api.get(f"/datasets/{created['id']}/images/{first['id']}").json()
     assert cleared["annotation"]["boxes"] == []
     assert cleared["annotation"]["version"] == 2
+
+
+def publish_proposals(server, dataset_name: str) -> None:
+    """Publish a detection job's proposals straight into the server's database: one box per
+    image, a hint of a missed object, every second image flagged as a missed detection."""
+    from labelloop.config import Settings
+    from labelloop.domain import HardReason, HardType, ImageState, JobKind
+    from labelloop.jobs.runner import run_job
+    from labelloop.services import jobs as job_service
+    from labelloop.services.context import AppContext
+    from labelloop.storage import datasets_repo, images_repo, jobs_repo
+
+    def propose(app, job, reporter):
+        with app.db.session() as session:
+            images = images_repo.all_images(session, job.dataset_id, [ImageState.UNLABELED])
+        predictions = []
+        for n, image in enumerate(images):
+            missed = n % 2 == 0
+            predictions.append(
+                job_service.ImagePrediction(
+                    image_id=image.id,
+                    boxes=(job_service.PredictedBox("car", 100, 80, 160, 160, 0.92),),
+                    hints=(job_service.PredictedBox("car", 360, 150, 160, 180, 0.31),),
+                    hard=missed,
+                    hard_type=HardType.MISSED_DETECTION if missed else HardType.NONE,
+                    hard_reasons=(HardReason(0, "a candidate object has no box"),)
+                    if missed
+                    else (),
+                )
+            )
+        return job_service.JobOutcome(predictions=predictions)
+
+    app = AppContext(Settings.for_home(server.home))
+    try:
+        with app.db.session() as session:
+            dataset = datasets_repo.get_dataset_by_name(session, dataset_name)
+            job = jobs_repo.create_job(session, dataset.id, JobKind.PRE_LABEL, {"model": "test"})
+        assert run_job(app, job.id, pipeline=propose).state.value == "succeeded"
+    finally:
+        app.close()
+
+
+def test_review_proposals_with_hints(page, server):
+    created = server.api.post(
+        "/datasets", json={"name": "review", "task_type": "detection", "labels": ["car", "person"]}
+    ).json()
+    files = [("files", (f"street_{n}.jpg", street_image(n), "image/jpeg")) for n in range(2)]
+    server.api.post(f"/datasets/{created['id']}/imports", files=files)
+    publish_proposals(server, "review")
+
+    page.goto(f"/#/datasets/{created['id']}/images?tab=to_confirm")
+    tiles = page.locator("[data-testid=grid] .tile")
+    tiles.first.wait_for()
+    assert tiles.count() == 2
+    assert tiles.first.locator(".overlay-box").count() == 1
+    assert tiles.first.locator(".overlay-hint").count() == 1  # dashed, beside the box
+    badge = tiles.first.locator("[data-testid=hard-badge]")
+    assert badge.inner_text() == "Missed detection"
+    assert "a candidate object has no box" in badge.get_attribute("title")
+    page.locator("[data-filter=hard_type][data-value=none]").click()
+    page.wait_for_url("**hard_type=none**")
+    page.locator("[data-testid=grid] .tile").first.wait_for()
+    assert page.locator("[data-testid=grid] .tile").count() == 1
+
+    page.locator("[data-filter=hard_type][data-value=missed_detection]").click()
+    page.wait_for_url("**hard_type=missed_detection**")
+    missed = page.locator("[data-testid=grid] .tile").first
+    missed_id = int(missed.get_attribute("data-image-id"))
+    missed.click()
+    page.locator(f".editor[data-image-id='{missed_id}']").wait_for()
+    editor = page.locator("[data-testid=box-editor]")
+    assert editor.locator("rect.hint").count() == 1  # shown, but not one of the boxes
+    assert page.locator(".box-list li").count() == 1
+    screenshot(page, "review-detection")
+
+    # The hint was right: draw the missed object's box, then confirm with the correction.
+    page.wait_for_timeout(200)
+    area = editor.bounding_box()
+
+    def at(x: float, y: float) -> tuple[float, float]:
+        return area["x"] + x * area["width"] / WIDTH, area["y"] + y * area["height"] / HEIGHT
+
+    page.keyboard.press("2")
+    page.mouse.move(*at(362, 152))
+    page.mouse.down()
+    page.mouse.move(*at(518, 328), steps=5)
+    page.mouse.up()
+    page.get_by_role("button", name="Confirm with corrections").click()
+    page.locator("[data-testid=grid] .grid-empty").wait_for()  # the list is done: back to it
+    confirmed = server.api.get(f"/datasets/{created['id']}/images/{missed_id}").json()
+    assert confirmed["state"] == "labeled"
+    assert sorted(b["label"] for b in confirmed["annotation"]["boxes"]) == ["car", "person"]

@@ -176,7 +176,9 @@ export async function render(root, [datasetId, imageIdText], query) {
     const next = await queue.next();
     if (next == null) {
       toast(saved ? "Saved. That was the last image of this list." : "That was the last image of this list.");
-      return paintPanel();
+      if (saved) location.hash = gridHref; // the list is done: back to what is left of it
+      else paintPanel();
+      return;
     }
     reopen(next);
   }
