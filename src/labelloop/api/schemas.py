@@ -52,9 +52,12 @@ class ErrorOut(BaseModel):
 class LabelOut(BaseModel):
     name: str
     color: str = Field(description="#RRGGBB, the label's colour everywhere in the UI")
-    images: int = Field(0, description="Labeled images with this label")
-    boxes: int = Field(0, description="Labeled boxes with this label (detection)")
-    predicted: int = Field(0, description="Images waiting for confirmation predicted with it")
+    # Counted for one dataset (show, labels), left out (null) when listing every dataset.
+    images: int | None = Field(None, description="Labeled images with this label")
+    boxes: int | None = Field(None, description="Labeled boxes with this label (detection)")
+    predicted: int | None = Field(
+        None, description="Images waiting for confirmation predicted with it"
+    )
 
 
 class DatasetOut(BaseModel):

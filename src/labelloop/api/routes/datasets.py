@@ -48,4 +48,7 @@ def list_labels(dataset: DatasetInPath, ctx: Context) -> list[LabelOut]:
 def add_labels(dataset: DatasetInPath, ctx: Context, body: LabelsCreate) -> list[LabelOut]:
     """Add labels (colours are picked from the palette unless given)."""
     added = datasets.add_labels(ctx, dataset.name, body.names, body.colors)
-    return [LabelOut(name=label.name, color=label.color) for label in added]
+    return [
+        LabelOut(name=label.name, color=label.color, images=0, boxes=0, predicted=0)
+        for label in added
+    ]
