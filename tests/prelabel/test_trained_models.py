@@ -3,7 +3,7 @@ jobs save them): pre-labeling with the native model, export to ONNX, registratio
 exported file, and the same predictions from both.
 
 The head is fitted in the test on real backbone embeddings (independent of the auto-label
-pipeline; test_roundtrip.py does the same through an active-learning job)."""
+pipeline; test_prelabel_roundtrip.py does the same through an active-learning job)."""
 
 from __future__ import annotations
 
