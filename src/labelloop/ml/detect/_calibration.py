@@ -188,8 +188,8 @@ def _flag_rates(images: list[HeldOutImage], show: float, hint: float,
 
 
 def _duplicates(shown: Candidates) -> np.ndarray:
-    from labelloop.ml.hard.detection import DUPLICATE_IOU
     from labelloop.ml.detect.boxes import iou_matrix
+    from labelloop.ml.hard.detection import DUPLICATE_IOU
 
     overlaps = np.triu(iou_matrix(shown.boxes, shown.boxes), 1)
     weaker = [int(j if shown.scores[j] <= shown.scores[i] else i)

@@ -6,8 +6,8 @@ Why this shape:
   (``LEVEL_RANGES``); one output stride for all sizes was what made a CenterNet prototype place
   large boxes loosely.
 - The backbone is frozen and only a handful of images are labeled: the head is tiny
-  (one separable 3x3 convolution a level, 1x1 layers, 64 channels, dropout) so it trains in seconds on a
-  CPU from cached features and does not memorise its few images.
+  (one separable 3x3 convolution a level, 1x1 layers, 64 channels, dropout) so it trains on a
+  CPU from cached features in minutes and does not memorise its few images.
 - Boxes are distances to the four edges (left, top, right, bottom) from each location, trained
   with a GIoU loss (which scores box tightness directly), plus a centerness branch that ranks
   well-centred locations first, as in FCOS.

@@ -62,12 +62,18 @@ def torch_runner(head) -> HeadRunner:
     import torch
 
     from labelloop.ml.detect._head import CandidateDecoder
+    from labelloop.ml.detect._train import TRAIN_THREADS
 
     decoder = CandidateDecoder(head).eval()
 
     def run(p8: np.ndarray, p16: np.ndarray, p32: np.ndarray) -> tuple[np.ndarray, ...]:
-        with torch.no_grad():
-            out = decoder(torch.from_numpy(p8), torch.from_numpy(p16), torch.from_numpy(p32))
+        threads = torch.get_num_threads()
+        torch.set_num_threads(TRAIN_THREADS)  # same reason as in training: small layers
+        try:
+            with torch.no_grad():
+                out = decoder(torch.from_numpy(p8), torch.from_numpy(p16), torch.from_numpy(p32))
+        finally:
+            torch.set_num_threads(threads)
         return tuple(o.numpy() for o in out)
 
     return run

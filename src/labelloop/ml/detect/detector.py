@@ -118,28 +118,8 @@ class TrainedDetector:
         progress: Callable[[int, int], None] | None = None,
         should_cancel: Callable[[], bool] | None = None,
     ) -> list[DetectionResult]:
-        from labelloop.ml.detect._inference import candidates_for, onnx_runner
-
-        if self._runner is None:
-            self._runner = onnx_runner(self.head())
+        readable, errors, found = self._candidates(paths, progress, should_cancel)
         paths = [str(p) for p in paths]
-        readable, errors = [], {}
-        for path in paths:
-            try:
-                self._store.image_size(path)
-                readable.append(path)
-            except (OSError, ImageDecodeError) as exc:
-                errors[path] = f"cannot decode image {path}: {exc}"
-        total = 2 * len(readable)
-        found = {}
-        for number, view in enumerate((ORIGINAL, FLIPPED)):
-            pyramids = self._store.get(
-                readable, view, should_cancel=should_cancel,
-                progress=None if progress is None else
-                (lambda n, base=number * len(readable): progress(base + n, total)))
-            sizes = [self._store.image_size(p) for p in readable]
-            found[view] = candidates_for(self._runner, pyramids, sizes, self.meta.input_size,
-                                         view, score_map=self.meta.platt)
         results = {}
         for index, path in enumerate(readable):
             size = self._store.image_size(path)
@@ -152,6 +132,40 @@ class TrainedDetector:
                 hard_type=typed.hard_type.value, hard_coefficient=typed.coefficient,
                 hard_reasons=typed.reasons, doubtful=typed.doubtful)
         return [results.get(p) or _failed(p, errors[p]) for p in paths]
+
+    def all_candidates(self, paths: Sequence[str | Path]
+                       ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """Every candidate (xyxy boxes, calibrated scores, labels) of each image, above and
+        below the show threshold: what AP is computed on. Unreadable images give none."""
+        readable, _, found = self._candidates(paths, None, None, views=(ORIGINAL,))
+        by_path = {p: found[ORIGINAL][i] for i, p in enumerate(readable)}
+        empty = (np.zeros((0, 4)), np.zeros(0), np.zeros(0, np.int64))
+        return [(c.boxes, c.scores, c.labels) if (c := by_path.get(str(p))) else empty
+                for p in paths]
+
+    def _candidates(self, paths, progress, should_cancel, views=(ORIGINAL, FLIPPED)):
+        from labelloop.ml.detect._inference import candidates_for, onnx_runner
+
+        if self._runner is None:
+            self._runner = onnx_runner(self.head())
+        readable, errors = [], {}
+        for path in map(str, paths):
+            try:
+                self._store.image_size(path)
+                readable.append(path)
+            except (OSError, ImageDecodeError) as exc:
+                errors[path] = f"cannot decode image {path}: {exc}"
+        total = len(views) * len(readable)
+        found = {}
+        for number, view in enumerate(views):
+            pyramids = self._store.get(
+                readable, view, should_cancel=should_cancel,
+                progress=None if progress is None else
+                (lambda n, base=number * len(readable): progress(base + n, total)))
+            sizes = [self._store.image_size(p) for p in readable]
+            found[view] = candidates_for(self._runner, pyramids, sizes, self.meta.input_size,
+                                         view, score_map=self.meta.platt)
+        return readable, errors, found
 
     def save(self, folder: str | Path) -> Path:
         folder = Path(folder)

@@ -12,7 +12,6 @@ from labelloop.ml.detect._calibration import Calibration, HeldOutImage, calibrat
 from labelloop.ml.detect._features import FLIPPED, ORIGINAL, FeatureStore, View, boxes_to_view
 from labelloop.ml.detect._validation import check_training_input, choose_input_size
 from labelloop.ml.detect.detector import DetectorMeta, TrainedDetector, head_state
-from labelloop.ml.hard.detection import Candidates
 
 ProgressCallback = Callable[[int, int], None]
 CancelCheck = Callable[[], bool]
@@ -21,7 +20,7 @@ CancelCheck = Callable[[], bool]
 @dataclass(frozen=True)
 class DetectorSettings:
     input_size: int | None = None  # None: chosen from the labeled boxes (``_validation``)
-    steps: int = 150
+    steps: int = 300
     batch_size: int = 6
     cv_folds: int = 2
     # Fold models see fewer images, so fewer steps suffice; this keeps calibration cheap.
