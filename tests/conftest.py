@@ -92,3 +92,16 @@ def make_image(
     img.putpixel((seed % size[0], (seed // size[0]) % size[1]), (seed % 256, 7, 99))
     img.save(path, format=fmt or ("JPEG" if path.suffix.lower() in (".jpg", ".jpeg") else "PNG"))
     return path
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``sqlite_only`` (heavy model training) run once, on SQLite: their database
+    work is the same as in the job tests that do run on both backends."""
+    kept, dropped = [], []
+    for item in items:
+        params = getattr(item, "callspec", None)
+        on_postgres = params is not None and params.params.get("database_url") == "postgresql"
+        (dropped if on_postgres and item.get_closest_marker("sqlite_only") else kept).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept

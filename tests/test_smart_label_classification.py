@@ -20,7 +20,7 @@ from labelloop.services.query import next_to_label
 from labelloop.storage import models_repo
 from seeding import seed_classification
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.sqlite_only]
 
 
 def open_predictions(app, name="pets"):
