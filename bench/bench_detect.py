@@ -176,6 +176,97 @@ def run_upper_bound(name, args):
     return row
 
 
+def run_loop(name, k, seed, args, max_rounds: int = 4):
+    """Smart labeling as a person would use it: each round the hardest images are checked and
+    fixed (they become labeled), the detector retrains; labelloop stops when its own
+    cross-validated AP50 estimate stops improving or few hard images are left."""
+    classes, items = load_voc(name)
+    labeled = pick_labeled(items, k, len(classes), seed)
+    pool = [i for i in range(len(items)) if i not in set(labeled)]
+    batch = int(np.ceil(0.1 * len(pool)))
+    by_hand = COST_DRAW * sum(len(items[i][2]) for i in range(len(items)))
+    spent = COST_DRAW * sum(len(items[i][2]) for i in labeled)
+    previous_estimate, rounds = -1.0, []
+    for round_number in range(max_rounds + 1):
+        trainer = DetectorTrainer(args.model_cache, feature_cache_dir=args.feature_cache,
+                                  settings=DetectorSettings(seed=seed, use_unlabeled=False))
+        detector = trainer.fit([items[i][0] for i in labeled],
+                               [as_xywh_boxes(items[i][1], items[i][2]) for i in labeled],
+                               len(classes))
+        results = detector.predict([items[i][0] for i in pool])
+        estimate = detector.metrics["ap50_estimate"]
+        hard = [j for j, r in enumerate(results) if r.hard]
+        rounds.append({"labeled": len(labeled), "ap50_estimate": estimate,
+                       "hard_in_pool": len(hard), "pool": len(pool)})
+        stop = (round_number == max_rounds or len(hard) <= batch
+                or estimate < previous_estimate + 0.02)
+        if stop:
+            residual = 0
+            for j, r in enumerate(results):
+                seconds, left = cost_with_labelloop(r, score_image(r, *items[pool[j]][1:]))
+                spent += seconds
+                residual += left
+            n_gt = sum(len(items[i][2]) for i in pool)
+            return {"dataset": name, "k": k, "seed": seed, "mode": "loop", "rounds": rounds,
+                    "effort_saved": 1 - spent / by_hand, "residual_error": residual / n_gt,
+                    "final_pool": len(pool)}
+        previous_estimate = estimate
+        order = sorted(range(len(results)), key=lambda j: -results[j].hard_coefficient)[:batch]
+        for j in order:
+            seconds, _ = cost_with_labelloop(
+                _as_hard(results[j]), score_image(results[j], *items[pool[j]][1:]))
+            spent += seconds
+        labeled += [pool[j] for j in order]
+        pool = [i for j, i in enumerate(pool) if j not in set(order)]
+    raise AssertionError("unreachable")
+
+
+def _as_hard(result):
+    """A checked image costs the check even if it was typed none."""
+    from dataclasses import replace
+
+    return replace(result, hard_type="false_detection") if not result.hard else result
+
+
+def run_timing(name, args, n_images: int = 40):
+    """Images/s of predict (decode + backbone + head, original and mirrored view, no feature
+    cache) against the raw ONNX Runtime forward of the exported backbone+head graph."""
+    import tempfile
+
+    import onnxruntime as ort
+
+    from labelloop.ml.detect import TrainedDetector
+    from labelloop.ml.detect._features import ORIGINAL, load_view
+
+    classes, items = load_voc(name)
+    labeled = pick_labeled(items, 10, len(classes), 0)
+    others = [i for i in range(len(items)) if i not in set(labeled)][:n_images]
+    detector = DetectorTrainer(args.model_cache, feature_cache_dir=args.feature_cache,
+                               settings=DetectorSettings(use_unlabeled=False)).fit(
+        [items[i][0] for i in labeled],
+        [as_xywh_boxes(items[i][1], items[i][2]) for i in labeled], len(classes))
+    paths = [items[i][0] for i in others]
+    with tempfile.TemporaryDirectory() as tmp:
+        cold = TrainedDetector.load(detector.save(Path(tmp) / "m"), cache_dir=args.model_cache)
+        cold.predict(paths[:2])
+        cold = TrainedDetector.load(Path(tmp) / "m", cache_dir=args.model_cache)
+        t0 = time.perf_counter()
+        cold.predict(paths)
+        predict_rate = len(paths) / (time.perf_counter() - t0)
+        graph = detector.export_onnx(Path(tmp) / "d.onnx")
+        session = ort.InferenceSession(str(graph), providers=["CPUExecutionProvider"])
+        size = detector.meta.input_size
+        arrays = np.stack([load_view(p, size, ORIGINAL)[0] for p in paths])
+        session.run(None, {"images": arrays[:4]})
+        t0 = time.perf_counter()
+        for start in range(0, len(arrays), 4):
+            session.run(None, {"images": arrays[start:start + 4]})
+        raw_rate = len(arrays) / (time.perf_counter() - t0)
+    return {"dataset": name, "mode": "timing", "input_size": size, "images": len(paths),
+            "predict_images_per_s_two_views": predict_rate,
+            "raw_onnx_forward_images_per_s": raw_rate}
+
+
 SECTION = "## Detection smart labeling"
 
 
@@ -218,8 +309,28 @@ def summary_table(rows) -> list[str]:
 
 def write_report(results: Path, benchmarks: Path) -> None:
     rows = [json.loads(line) for line in results.read_text().splitlines() if line.strip()]
+    plain = [r for r in rows if "mode" not in r]
     body = [SECTION, "", "Generated by `bench/bench_detect.py --report` from the JSON lines of "
-            "its runs; notes below are written by hand.", "", *summary_table(rows), ""]
+            "its runs.", "", *summary_table(plain), ""]
+    loops = [r for r in rows if r.get("mode") == "loop"]
+    if loops:
+        body += ["Loop (check hardest 10% of the pool a round, retrain, stop on the model's "
+                 "own AP50 estimate):", "",
+                 "| dataset | K | seed | rounds (labeled → CV AP50 est., hard in pool) "
+                 "| effort saved | residual err |", "|---|---|---|---|---|---|"]
+        body += [f"| {r['dataset']} | {r['k']} | {r['seed']} | " + "; ".join(
+            f"{x['labeled']} → {x['ap50_estimate']:.2f}, {x['hard_in_pool']}/{x['pool']}"
+            for x in r["rounds"]) + f" | {r['effort_saved']:.3f} | {r['residual_error']:.3f} |"
+            for r in loops]
+        body.append("")
+    timings = [r for r in rows if r.get("mode") == "timing"]
+    if timings:
+        body += ["| dataset | input | predict img/s (decode + backbone + head, 2 views) "
+                 "| raw ONNX Runtime forward img/s (1 view) |", "|---|---|---|---|"]
+        body += [f"| {r['dataset']} | {r['input_size']} | "
+                 f"{r['predict_images_per_s_two_views']:.1f} | "
+                 f"{r['raw_onnx_forward_images_per_s']:.1f} |" for r in timings]
+        body.append("")
     text = benchmarks.read_text() if benchmarks.is_file() else "# Benchmarks\n"
     start = text.find(SECTION)
     if start < 0:
@@ -237,6 +348,8 @@ def main() -> None:
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--unlabeled", choices=["no", "yes", "both"], default="no")
     parser.add_argument("--upper-bound", action="store_true")
+    parser.add_argument("--loop", action="store_true", help="effort saved with retraining")
+    parser.add_argument("--timing", action="store_true")
     parser.add_argument("--report", action="store_true")
     parser.add_argument("--results", default="/tmp/labelloop-bench-detect.jsonl")
     parser.add_argument("--model-cache", default="/tmp/labelloop-models")
@@ -250,6 +363,13 @@ def main() -> None:
         if args.upper_bound:
             jobs.append(lambda name=name: run_upper_bound(name, args))
             continue
+        if args.timing:
+            jobs.append(lambda name=name: run_timing(name, args))
+            continue
+        if args.loop:
+            jobs += [lambda n=name, k=k, s=seed: run_loop(n, k, s, args)
+                     for k in args.k for seed in args.seeds]
+            continue
         for k in args.k:
             for seed in args.seeds:
                 for flag in {"no": [False], "yes": [True], "both": [False, True]}[args.unlabeled]:
@@ -258,9 +378,8 @@ def main() -> None:
         row = job()
         with open(args.results, "a") as out:
             out.write(json.dumps(row) + "\n")
-        print(json.dumps({k: row[k] for k in ("dataset", "k", "seed", "unlabeled", "ap50",
-                                               "precision", "recall", "effort_saved",
-                                               "train_s")}), flush=True)
+        print(json.dumps({k: v for k, v in row.items() if not isinstance(v, (list, dict))}),
+              flush=True)
 
 
 if __name__ == "__main__":

@@ -25,9 +25,10 @@ from labelloop.ml.hard.detection import (
     UNMEASURED_PRECISION,
     Candidates,
     DetectionHardnessStats,
-    _ambiguous,
-    _support,
+    ambiguous_boxes,
     detection_hardness,
+    duplicate_boxes,
+    has_mirror_support,
 )
 
 HINT_MIN_PRECISION = 0.3
@@ -165,9 +166,9 @@ def _flag_rates(images: list[HeldOutImage], show: float, hint: float,
         right = _hits(shown, image)
         shown_total += len(right)
         if len(right):
-            unstable.append(right[~_support(shown, image.mirrored, hint)])
-            ambiguous.append(right[_ambiguous(shown, image.original)])
-            duplicate.append(right[_duplicates(shown)])
+            unstable.append(right[~has_mirror_support(shown, image.mirrored, hint)])
+            ambiguous.append(right[ambiguous_boxes(shown, image.original)])
+            duplicate.append(right[duplicate_boxes(shown)])
         strong_mirror = image.mirrored.take(np.flatnonzero(image.mirrored.scores >= show))
         mirror_hits = _hits(strong_mirror, image)
         seen_anywhere = image.original.take(np.flatnonzero(image.original.scores >= hint))
@@ -185,16 +186,6 @@ def _flag_rates(images: list[HeldOutImage], show: float, hint: float,
         flip_only_precision=_precision_of(mirror_only),
         unseen_miss_rate=unseen / max(shown_total, 1), empty_image_rate=empty_image_rate,
         typical_long_side=typical_long_side)
-
-
-def _duplicates(shown: Candidates) -> np.ndarray:
-    from labelloop.ml.detect.boxes import iou_matrix
-    from labelloop.ml.hard.detection import DUPLICATE_IOU
-
-    overlaps = np.triu(iou_matrix(shown.boxes, shown.boxes), 1)
-    weaker = [int(j if shown.scores[j] <= shown.scores[i] else i)
-              for i, j in zip(*np.nonzero(overlaps >= DUPLICATE_IOU), strict=True)]
-    return np.array(sorted(set(weaker)), dtype=np.int64)
 
 
 def _precision_of(parts: list[np.ndarray]) -> float:

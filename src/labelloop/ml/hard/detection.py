@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from labelloop.ml.detect.boxes import as_boxes, iou_matrix
+from labelloop.ml.detect.boxes import as_boxes, iou_matrix, nms
 from labelloop.ml.hard._detection_reasons import (
     DetectionHardType,
     DetectionReason,
@@ -110,14 +110,12 @@ def detection_hardness(
         doubt_reason.setdefault(index, why)
 
     if mirrored is not None and len(shown.scores):
-        support = _support(shown, mirrored, stats.hint_threshold)
+        support = has_mirror_support(shown, mirrored, stats.hint_threshold)
         for index in np.flatnonzero(~support):
             cap(index, stats.unstable_precision, DetectionReason.UNSTABLE_UNDER_AUGMENTATION)
-    overlaps = iou_matrix(shown.boxes, shown.boxes)
-    for i, j in zip(*np.nonzero(np.triu(overlaps, 1) >= DUPLICATE_IOU), strict=True):
-        weaker = j if shown.scores[j] <= shown.scores[i] else i
-        cap(int(weaker), stats.duplicate_precision, DetectionReason.DUPLICATE_BOX)
-    for index in _ambiguous(shown, original):
+    for index in duplicate_boxes(shown):
+        cap(int(index), stats.duplicate_precision, DetectionReason.DUPLICATE_BOX)
+    for index in ambiguous_boxes(shown, original):
         cap(index, stats.ambiguous_precision, DetectionReason.CLASS_AMBIGUOUS)
     for index in np.flatnonzero(confidence < 0.5):
         doubt_reason.setdefault(int(index), DetectionReason.LOW_CONFIDENCE)
@@ -158,7 +156,15 @@ def detection_hardness(
     )
 
 
-def _support(shown: Candidates, mirrored: Candidates, floor: float) -> np.ndarray:
+def duplicate_boxes(shown: Candidates) -> np.ndarray:
+    """Indices of the weaker box of each pair of shown boxes that cover one object."""
+    overlaps = np.triu(iou_matrix(shown.boxes, shown.boxes), 1)
+    weaker = {int(j if shown.scores[j] <= shown.scores[i] else i)
+              for i, j in zip(*np.nonzero(overlaps >= DUPLICATE_IOU), strict=True)}
+    return np.array(sorted(weaker), dtype=np.int64)
+
+
+def has_mirror_support(shown: Candidates, mirrored: Candidates, floor: float) -> np.ndarray:
     """Whether each shown box has a same-label counterpart in the mirrored view."""
     kept = np.flatnonzero(np.asarray(mirrored.scores) >= floor)
     if len(kept) == 0:
@@ -169,7 +175,7 @@ def _support(shown: Candidates, mirrored: Candidates, floor: float) -> np.ndarra
     return ((overlaps >= SAME_OBJECT_IOU) & same_label).any(axis=1)
 
 
-def _ambiguous(shown: Candidates, original: Candidates) -> list[int]:
+def ambiguous_boxes(shown: Candidates, original: Candidates) -> list[int]:
     """Shown boxes with a near-equal candidate of another label on the same object."""
     if len(shown.scores) == 0 or len(original.scores) == 0:
         return []
@@ -221,8 +227,6 @@ def _hints(
 
 def _suppress_overlaps(candidates: Candidates) -> Candidates:
     """One hint per object: drop candidates overlapping a higher-scored one (any label)."""
-    from labelloop.ml.detect.boxes import nms
-
     if len(candidates.scores) == 0:
         return candidates
     return candidates.take(nms(candidates.boxes, candidates.scores, SAME_OBJECT_IOU))
