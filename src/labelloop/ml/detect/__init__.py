@@ -45,8 +45,24 @@ from labelloop.ml.detect.boxes import (
     nms,
     voc_average_precision,
 )
-from labelloop.ml.detect.detector import DetectionResult, DetectorMeta, TrainedDetector
-from labelloop.ml.detect.trainer import DetectorSettings, DetectorTrainer
+
+# The detector modules import ``ml.hard.detection``, which imports ``boxes`` from here: loading
+# them on first use (PEP 562) keeps that from being an import cycle.
+_LAZY = {
+    "DetectionResult": "labelloop.ml.detect.detector",
+    "DetectorMeta": "labelloop.ml.detect.detector",
+    "TrainedDetector": "labelloop.ml.detect.detector",
+    "DetectorSettings": "labelloop.ml.detect.trainer",
+    "DetectorTrainer": "labelloop.ml.detect.trainer",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
     "DetectionResult",
