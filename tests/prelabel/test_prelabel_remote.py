@@ -30,6 +30,9 @@ def test_classification_through_the_loopback_image_server(app, tmp_path):
     assert job.state is JobState.SUCCEEDED, job.error
     # Two requests (3 + 1 tasks), each image fetched by an unguessable loopback URL.
     assert [len(r["tasks"]) for r in backend.requests] == [3, 1]
+    config = backend.requests[0]["label_config"]  # for backends that read their control tags
+    assert '<Choices name="label" toName="image" choice="single">' in config
+    assert '<Choice value="red"/><Choice value="green"/><Choice value="blue"/>' in config
     urls = [t["data"]["image"] for r in backend.requests for t in r["tasks"]]
     assert all(u.startswith("http://127.0.0.1:") and len(u.rsplit("/", 1)[1]) > 32 for u in urls)
     with app.db.session() as session:
@@ -68,6 +71,7 @@ def test_detection_boxes_from_percent_to_pixels(app, tmp_path):
         register(app, backend, "detection")
         job = prelabel(app, "cells", "fake")
     assert job.state is JobState.SUCCEEDED, job.error
+    assert "<RectangleLabels" in backend.requests[0]["label_config"]
     red, green = (predictions(app, "cells")[i] for i in ids)
     (box,) = red.boxes
     assert (box.label, box.x, box.y, box.w, box.h) == ("red", 20.0, 20.0, 100.0, 40.0)

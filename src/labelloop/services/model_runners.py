@@ -158,6 +158,7 @@ class RemotePredictor:
         client = RemoteModelClient(
             self.settings.url,
             self.model.task_type.value,
+            class_names=self.model.class_names,
             timeout=self.settings.timeout_s,
             retries=self.settings.retries,
             batch_size=self.settings.batch_size,

@@ -1,15 +1,21 @@
 """Client of a remote model speaking the Label Studio ML backend protocol.
 
     GET  /health   -> 200 and a JSON object (e.g. {"status": "UP"})
-    POST /predict  {"tasks": [{"id": 1, "data": {"image": URL}}, ...]}
+    POST /predict  {"tasks": [{"id": 1, "data": {"image": URL}}, ...],
+                    "label_config": XML, "project": "labelloop"}
                 -> {"results": [{"model_version": "...", "score": 0.9, "result": [ITEM, ...]}, ...]}
 
-one result per task, in order. ITEM is ``{"type": "choices", "value": {"choices": [name]},
-"score": p}`` for classification, ``{"type": "rectanglelabels", "original_width": W,
-"original_height": H, "value": {"x", "y", "width", "height" (percent of the image),
-"rotation": 0, "rectanglelabels": [name]}, "score": p}`` for boxes. Items of other types
-(other control tags of the backend's labeling config) are skipped; an item of the expected type
-is validated strictly and any deviation is ``RemoteAnswerInvalid`` naming the task and field.
+one result per task, in order. ``label_config`` (sent when the client knows the class names) is
+the Label Studio labeling config the answer is expected in — ``<Choices name="label"
+toName="image">`` or ``<RectangleLabels ...>`` over ``<Image name="image" value="$image"/>`` —
+for backends that read their control tags from it.
+
+ITEM is ``{"type": "choices", "value": {"choices": [name]}, "score": p}`` for classification,
+``{"type": "rectanglelabels", "original_width": W, "original_height": H, "value": {"x", "y",
+"width", "height" (percent of the image), "rotation": 0, "rectanglelabels": [name]}, "score":
+p}`` for boxes. Items of other types (other control tags of the backend's labeling config) are
+skipped; an item of the expected type is validated strictly and any deviation is
+``RemoteAnswerInvalid`` naming the task and field.
 
 Optional (a labelloop extension, not in the protocol): ``GET /setup`` answering
 ``{"class_names": [...]}`` or ``{"labels": [...]}`` lists the model's classes.
@@ -28,6 +34,7 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from xml.sax.saxutils import quoteattr
 
 import httpx
 
@@ -86,6 +93,7 @@ class RemoteModelClient:
         url: str,
         task_type: str,
         *,
+        class_names: Sequence[str] | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
         retries: int = DEFAULT_RETRIES,
@@ -99,6 +107,7 @@ class RemoteModelClient:
             raise ValueError("batch_size >= 1, retries >= 0 and timeout > 0 are required")
         self.url = url.rstrip("/")
         self.task_type = task_type
+        self.label_config = label_config(task_type, class_names) if class_names else None
         self.retries = retries
         self.backoff = backoff
         self.batch_size = batch_size
@@ -193,7 +202,10 @@ class RemoteModelClient:
 
     def predict(self, tasks: Sequence[tuple[int, str]]) -> list[RemoteAnswer]:
         """One request: ``tasks`` are (id, image URL) pairs; one answer per task, in order."""
-        payload = {"tasks": [{"id": tid, "data": {"image": url}} for tid, url in tasks]}
+        payload: dict = {"tasks": [{"id": tid, "data": {"image": url}} for tid, url in tasks]}
+        if self.label_config is not None:
+            payload["label_config"] = self.label_config
+            payload["project"] = "labelloop"
         data = self._json(self._request("POST", "/predict", payload), f"{self.url}/predict")
         return parse_predictions(data, [tid for tid, _ in tasks], self.task_type)
 
@@ -217,6 +229,19 @@ class RemoteModelClient:
             if progress is not None:
                 progress(start + len(chunk), total)
         return answers
+
+
+def label_config(task_type: str, class_names: Sequence[str]) -> str:
+    """The Label Studio labeling config of a single-choice or rectangle task over the classes."""
+    tag, item = (
+        ("Choices", "Choice") if task_type == "classification" else ("RectangleLabels", "Label")
+    )
+    choice = ' choice="single"' if task_type == "classification" else ""
+    items = "".join(f"<{item} value={quoteattr(name)}/>" for name in class_names)
+    return (
+        f'<View><Image name="image" value="$image"/>'
+        f'<{tag} name="label" toName="image"{choice}>{items}</{tag}></View>'
+    )
 
 
 # -- answer validation ---------------------------------------------------------------------
