@@ -226,3 +226,15 @@ def test_mismatched_lists_and_class_count_are_rejected(scenes, model_cache):
         DetectorTrainer(model_cache).fit(paths[:2], boxes[:1], 2)
     with pytest.raises(ValueError, match="n_classes"):
         DetectorTrainer(model_cache).fit(paths[:2], boxes[:2], 0)
+
+
+def test_unlabeled_images_feed_pseudo_labels(scenes, model_cache):
+    from dataclasses import replace
+
+    paths, boxes = scenes
+    settings = replace(SETTINGS, steps=40, use_unlabeled=True)
+    detector = DetectorTrainer(model_cache, settings=settings).fit(
+        paths[:N_TRAIN], boxes[:N_TRAIN], 2, unlabeled=paths[N_TRAIN:])
+    # Pseudo-labels are taken only where held-out precision allows; the count is reported.
+    assert 0 <= detector.metrics["pseudo_labeled_images"] <= N_TEST
+    assert len(detector.predict(paths[N_TRAIN:N_TRAIN + 1])) == 1

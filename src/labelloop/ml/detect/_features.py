@@ -66,7 +66,7 @@ def load_view(path: str | Path, size: int, view: View) -> tuple[np.ndarray, tupl
     of the displayed (EXIF-rotated) image."""
     image = load_rgb(path, draft_size=(size, size))
     # Draft decoding may shrink the JPEG; the original displayed size comes from the header.
-    width, height = displayed_size(path, image)
+    width, height = displayed_size(path)
     factor = letterbox_factor(width, height, size, view.scale)
     new_w = max(1, min(size, round(width * factor)))
     new_h = max(1, min(size, round(height * factor)))
@@ -80,15 +80,17 @@ def load_view(path: str | Path, size: int, view: View) -> tuple[np.ndarray, tupl
     return out, (width, height)
 
 
-def displayed_size(path: str | Path, decoded: Image.Image | None = None) -> tuple[int, int]:
-    """(width, height) as displayed: the header size, swapped when EXIF rotates by 90 degrees."""
+_EXIF_ORIENTATION = 0x0112
+_QUARTER_TURNS = (5, 6, 7, 8)  # EXIF orientations that swap width and height
+
+
+def displayed_size(path: str | Path) -> tuple[int, int]:
+    """(width, height) as displayed: the header size, swapped when EXIF turns the image."""
     with Image.open(path) as img:
         width, height = img.size
-        orientation = img.getexif().get(0x0112, 1)
-    if orientation in (5, 6, 7, 8):
+        orientation = img.getexif().get(_EXIF_ORIENTATION, 1)
+    if orientation in _QUARTER_TURNS:
         width, height = height, width
-    if decoded is not None and width * height == 0:
-        return decoded.size
     return width, height
 
 
