@@ -131,10 +131,23 @@ def wait_for_next_image(page, image_id, *, or_grid: bool = False) -> None:
     page.locator(f"{target}, [data-testid=grid]" if or_grid else target).first.wait_for()
 
 
+def wait_quietly(locator, timeout_ms: float) -> bool:
+    """Wait for ``locator``; False instead of an error when it does not show in time."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        locator.wait_for(timeout=timeout_ms)
+    except PlaywrightTimeout:
+        return False
+    return True
+
+
 def screenshot(page, name: str) -> None:
     """Save a screenshot when LABELLOOP_SCREENSHOT_DIR names a folder (for the README)."""
     folder = os.environ.get("LABELLOOP_SCREENSHOT_DIR")
     if folder:
         Path(folder).mkdir(parents=True, exist_ok=True)
         page.wait_for_timeout(300)  # let thumbnails and transitions settle
+        # Notices of earlier steps would cover the page in a still picture.
+        page.evaluate("document.querySelectorAll('.toast').forEach((t) => t.remove())")
         page.screenshot(path=str(Path(folder) / f"{name}.png"))

@@ -5,12 +5,13 @@ progress bar finish -> filter hard -> correct one -> batch-confirm the not-hard 
 from __future__ import annotations
 
 import random
+import re
 
 import pytest
 
 from labelloop.services.demo import draw_shape
 
-from .conftest import screenshot, wait_for_next_image
+from .conftest import screenshot, wait_for_next_image, wait_quietly
 
 CLASSES = ("circle", "square")
 KEYS = {"circle": "1", "square": "2"}
@@ -107,6 +108,8 @@ def test_label_smart_label_review_confirm(page, server, tmp_path):
     progress.wait_for()
     progress.locator(".progress").wait_for()
     page.locator("[data-testid=task-progress]:not([data-state=queued])").wait_for(timeout=30_000)
+    # A picture with a count; a fast job may end before one shows.
+    wait_quietly(progress.locator(".task-detail", has_text=" / "), 20_000)
     screenshot(page, "progress")
     finished = ",".join(
         f"[data-testid=task-progress][data-state={state}]"
@@ -123,12 +126,13 @@ def test_label_smart_label_review_confirm(page, server, tmp_path):
     page.locator("a.tab[data-tab=to_confirm]").click()
     page.locator("a.tab.active[data-tab=to_confirm]").wait_for()
     hard = to_confirm(server, dataset_id, hard="true")
+    page.locator("[data-testid=grid] .tile").first.wait_for()
+    screenshot(page, "to-confirm")
     page.locator("[data-filter=hard][data-value=true]").click()
     page.wait_for_url("**hard=true**")
     page.locator("[data-testid=grid] .tile, [data-testid=grid] .grid-empty").first.wait_for()
     assert page.locator("[data-testid=grid] .tile").count() == len(hard)
     assert page.locator("[data-testid=grid] .hard-badge", has_text="Not hard").count() == 0
-    screenshot(page, "to-confirm-hard")
 
     # Correct one: a wrong proposal if there is one (the hard ones first), else any hard one.
     proposals = hard + to_confirm(server, dataset_id, hard="false")
@@ -139,7 +143,6 @@ def test_label_smart_label_review_confirm(page, server, tmp_path):
         page.wait_for_url(lambda url: "hard=true" not in url)
     page.locator(f".tile[data-image-id='{chosen['id']}']").click()
     page.locator(f".editor[data-image-id='{chosen['id']}']").wait_for()
-    screenshot(page, "review")
     page.keyboard.press(KEYS[truth[chosen["file"]]])
     wait_for_next_image(page, chosen["id"], or_grid=True)
     corrected = server.api.get(f"/datasets/{dataset_id}/images/{chosen['id']}").json()
@@ -168,8 +171,8 @@ def test_label_smart_label_review_confirm(page, server, tmp_path):
     assert after["to_confirm"] == before["to_confirm"] - len(not_hard)
     assert after["labeled"] + after["to_confirm"] == len(truth)
     for tab in ("unlabeled", "to_confirm", "labeled"):
-        shown = page.locator(f"a.tab[data-tab={tab}] .tab-count").inner_text()
-        assert int(shown.replace(",", "")) == after[tab]
+        count = page.locator(f"a.tab[data-tab={tab}] .tab-count")
+        count.filter(has_text=re.compile(rf"^{after[tab]}$")).wait_for()
 
     # The overview, the job history and the model it trained.
     page.goto(f"/#/datasets/{dataset_id}")

@@ -15,6 +15,10 @@ export function h(spec, props, ...children) {
   if (id) el.id = id;
   if (classes.length) el.classList.add(...classes.filter(Boolean));
   for (const [key, value] of Object.entries(props)) {
+    if (key.startsWith("aria-") && value != null) {
+      el.setAttribute(key, String(value)); // aria-pressed="false" means something
+      continue;
+    }
     if (value == null || value === false) continue;
     if (key.startsWith("on") && typeof value === "function") {
       el.addEventListener(key.slice(2).toLowerCase(), value);

@@ -33,17 +33,28 @@ function took(t) {
   return fmtDuration((end - new Date(t.started_at)) / 1000);
 }
 
-/** The figures people look for first; everything else is one hover away. */
+// The figures people look for first, in this order; every other figure is one hover away.
+const HEADLINE_METRICS = [
+  "cv_accuracy", "estimated_accuracy", "estimated_precision_not_hard", "hard_images", "map50",
+];
+
 function metricsSummary(t) {
   const shown = [];
-  if (t.result?.published != null) shown.push(`${t.result.published} labeled`);
+  if (t.result?.published != null) shown.push(`${t.result.published} proposed`);
   const metrics = t.metrics || {};
-  for (const [key, value] of Object.entries(metrics)) {
+  const keys = [...HEADLINE_METRICS.filter((k) => k in metrics), ...Object.keys(metrics)];
+  for (const key of new Set(keys)) {
     if (shown.length >= 4) break;
-    if (typeof value === "number") shown.push(`${key.replaceAll("_", " ")} ${formatNumber(value)}`);
+    const value = metrics[key];
+    if (typeof value === "number") shown.push(`${key.replaceAll("_", " ")} ${formatMetric(key, value)}`);
   }
   const everything = JSON.stringify({ ...metrics, ...(t.result || {}) }, null, 1);
   return h("span.small", { title: everything }, shown.join(" · "));
+}
+
+function formatMetric(key, value) {
+  if (/accuracy|precision|recall|map/.test(key) && value >= 0 && value <= 1) return `${(value * 100).toFixed(1)}%`;
+  return formatNumber(value);
 }
 
 function formatNumber(value) {

@@ -125,9 +125,9 @@ export async function render(root, [datasetId], query) {
   async function act(kind) {
     try {
       const result = await confirmSelection(dataset, selection, kind);
-      toast(`${kind === "confirm" ? "Confirmed" : "Rejected"} ${fmtInt(result.changed)} image${result.changed === 1 ? "" : "s"}.`, { kind: "success" });
       selection.clear();
       await reload();
+      toast(`${kind === "confirm" ? "Confirmed" : "Rejected"} ${fmtInt(result.changed)} image${result.changed === 1 ? "" : "s"}.`, { kind: "success" });
     } catch (error) {
       toastError(error, kind === "confirm" ? "Could not confirm" : "Could not reject");
     }
