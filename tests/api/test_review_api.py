@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from PIL import Image
 
 from labelloop.services import importing
@@ -129,3 +130,20 @@ def test_detection_correction_with_boxes_and_hints(client, app, tmp_path):
         json={"corrections": [{"image_id": items[1]["id"], "label": "car"}]},
     )
     assert wrong.json()["error"] == "wrong_task_type"
+
+
+@pytest.mark.slow  # embeds the images with the real backbone (exported once a session)
+def test_next_to_label_ranks_open_images(client, app, tmp_path):
+    ids = seed_classification(app, tmp_path, labeled={"cat": 5, "dog": 5}, unlabeled=4)
+    ranked = client.get(f"{URL}/next", params={"n": 3}).json()
+    assert ranked["model"] is None  # no smart-labeling run yet: diversity alone
+    assert [s["rank"] for s in ranked["items"]] == [1, 2, 3]
+    assert {s["image_id"] for s in ranked["items"]} <= set(ids[""])
+    assert client.get(f"{URL}/next", params={"n": 0}).status_code == 422
+
+
+def test_next_to_label_is_for_classification(client):
+    client.post("/api/v1/datasets", json={"name": "street", "task_type": "detection"})
+    response = client.get("/api/v1/datasets/street/next")
+    assert response.status_code == 422
+    assert "classification" in response.json()["message"]
