@@ -16,10 +16,12 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import resource
 import statistics
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -67,29 +69,72 @@ def load_average() -> str:
     return f"{one:.1f}/{five:.1f}"
 
 
+@dataclass
+class Measured:
+    """Medians over short alternating rounds: images/s, their ratio, CPU ms an image."""
+
+    raw_rate: float
+    pipeline_rate: float
+    ratio: float  # median of the per-round pipeline/raw ratios
+    raw_cpu_ms: float
+    pipeline_cpu_ms: float
+    raw_runs: list[float]
+    pipeline_runs: list[float]
+
+
+def process_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def measure(
-    extractor: FeatureExtractor, paths: list[Path], batch_size: int, runs: int
-) -> tuple[float, float, list[float], list[float]]:
-    """Median raw-forward and pipeline images/s over ``runs`` alternating rounds."""
-    batches = math.ceil(len(paths) / batch_size)
+    extractor: FeatureExtractor, paths: list[Path], batch_size: int, runs: int, chunk: int
+) -> Measured:
+    """Raw forward and full pipeline, alternating on chunks of ``chunk`` images.
+
+    Each pass goes over all ``paths`` in chunks; for every chunk the raw forward (same number
+    of images) and the pipeline run back to back, in alternating order. On a shared machine the
+    load drifts over minutes, so the ratio of two adjacent short measurements is far steadier
+    than the ratio of two long ones. CPU time per image hardly depends on other processes, so
+    it tells what the pipeline costs beyond the forward pass even when rates are noisy.
+    """
     extractor.benchmark_raw_forward(batch_size=batch_size, batches=1, warmup=1)
-    raw, pipeline = [], []
+    raw, pipeline, ratios, raw_cpu, pipeline_cpu = [], [], [], [], []
+    chunks = [paths[i : i + chunk] for i in range(0, len(paths), chunk)]
     for run in range(runs):
-        steps = ["raw", "pipeline"] if run % 2 == 0 else ["pipeline", "raw"]
-        for step in steps:
-            if step == "raw":
-                raw.append(
+        for number, part in enumerate(chunks):
+            batches = math.ceil(len(part) / batch_size)
+            rates = {}
+            order = ("raw", "pipeline") if (run + number) % 2 == 0 else ("pipeline", "raw")
+            for step in order:
+                cpu_before = process_cpu_seconds()
+                began = time.perf_counter()
+                if step == "raw":
                     extractor.benchmark_raw_forward(
                         batch_size=batch_size, batches=batches, warmup=0
                     )
-                )
-            else:
-                began = time.perf_counter()
-                result = extractor.embed(paths, batch_size=batch_size)
-                pipeline.append(len(paths) / (time.perf_counter() - began))
-                if result.failed:
-                    sys.exit(f"failed to decode: {result.failed}")
-    return statistics.median(raw), statistics.median(pipeline), raw, pipeline
+                    images = batches * batch_size
+                    raw_cpu.append((process_cpu_seconds() - cpu_before) / images)
+                else:
+                    result = extractor.embed(part, batch_size=batch_size)
+                    if result.failed:
+                        sys.exit(f"failed to decode: {result.failed}")
+                    images = len(part)
+                    pipeline_cpu.append((process_cpu_seconds() - cpu_before) / images)
+                rates[step] = images / (time.perf_counter() - began)
+            raw.append(rates["raw"])
+            pipeline.append(rates["pipeline"])
+            ratios.append(rates["pipeline"] / rates["raw"])
+    median = statistics.median
+    return Measured(
+        raw_rate=median(raw),
+        pipeline_rate=median(pipeline),
+        ratio=median(ratios),
+        raw_cpu_ms=median(raw_cpu) * 1e3,
+        pipeline_cpu_ms=median(pipeline_cpu) * 1e3,
+        raw_runs=raw,
+        pipeline_runs=pipeline,
+    )
 
 
 def decode_rates(paths: list[Path], root: Path) -> list[str]:
@@ -126,14 +171,24 @@ def throughput(args: argparse.Namespace, cache_dir: Path) -> None:
         decode_threads=args.decode_threads,
     )
     load_before = load_average()
-    raw, pipe, raws, pipes = measure(extractor, paths, args.batch_size, args.runs)
-    print(f"### Throughput ({len(paths)} images, batch {args.batch_size}, {args.runs} runs)")
+    m = measure(extractor, paths, args.batch_size, args.runs, args.chunk)
+    print(
+        f"### Throughput ({len(paths)} images, batch {args.batch_size}, {args.runs} passes "
+        f"in chunks of {args.chunk})"
+    )
     print(
         f"- cores: {available_cores()}; load average before/after: {load_before} / {load_average()}"
     )
-    print(f"- raw ONNX Runtime forward: **{raw:.0f} img/s** (runs: {fmt(raws)})")
-    print(f"- full pipeline (decode + resize + forward): **{pipe:.0f} img/s** (runs: {fmt(pipes)})")
-    print(f"- pipeline / raw: **{pipe / raw:.0%}**")
+    print(f"- raw ONNX Runtime forward: **{m.raw_rate:.0f} img/s** (rounds: {spread(m.raw_runs)})")
+    print(
+        f"- full pipeline (decode + resize + forward): **{m.pipeline_rate:.0f} img/s** "
+        f"(rounds: {spread(m.pipeline_runs)})"
+    )
+    print(f"- pipeline / raw (median of the per-chunk ratios): **{m.ratio:.0%}**")
+    print(
+        f"- CPU time an image, all threads: raw {m.raw_cpu_ms:.1f} ms, pipeline "
+        f"{m.pipeline_cpu_ms:.1f} ms (decode adds {m.pipeline_cpu_ms / m.raw_cpu_ms - 1:.0%})"
+    )
     for line in decode_rates(paths, args.data):
         print(line)
 
@@ -150,7 +205,10 @@ def sweep(args: argparse.Namespace, cache_dir: Path) -> None:
         {"intra_op_threads": cores, "decode_threads": 1, "batch": 16},
         {"intra_op_threads": cores, "decode_threads": 1, "batch": 64},
     ]
-    print(f"### Sweep ({len(paths)} images, median of {args.runs} runs, load {load_average()})")
+    print(
+        f"### Sweep ({len(paths)} images, {args.runs} passes in chunks of {args.chunk}, "
+        f"load {load_average()})"
+    )
     print(
         "| ORT threads | decode threads | spinning | batch | raw img/s | pipeline img/s | ratio |"
     )
@@ -158,11 +216,12 @@ def sweep(args: argparse.Namespace, cache_dir: Path) -> None:
     for config in configs:
         batch = config.pop("batch")
         extractor = FeatureExtractor(cache_dir, **config)
-        raw, pipe, _, _ = measure(extractor, paths, batch, args.runs)
+        m = measure(extractor, paths, batch, args.runs, args.chunk)
         print(
             f"| {config['intra_op_threads']} | {config['decode_threads']} | "
-            f"{'on' if config.get('allow_spinning') else 'off'} | {batch} | {raw:.0f} | "
-            f"{pipe:.0f} | {pipe / raw:.0%} |",
+            f"{'on' if config.get('allow_spinning') else 'off'} | {batch} | {m.raw_rate:.0f} | "
+            f"{m.pipeline_rate:.0f} | {m.ratio:.0%} | "
+            f"{m.raw_cpu_ms:.1f} | {m.pipeline_cpu_ms:.1f} |",
             flush=True,
         )
     print(f"(load average at the end: {load_average()})")
@@ -207,15 +266,16 @@ def nearest_neighbour_accuracy(x, y) -> float:
     return float((y[similarity.argmax(axis=1)] == y).mean())
 
 
-def fmt(values: list[float]) -> str:
-    return ", ".join(f"{v:.0f}" for v in values)
+def spread(values: list[float]) -> str:
+    return f"{len(values)}, {min(values):.0f}-{max(values):.0f}"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--images", type=int, default=2000)
-    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=3, help="passes over the images")
+    parser.add_argument("--chunk", type=int, default=500, help="images a raw/pipeline round")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--intra-op-threads", type=int, default=None)
     parser.add_argument("--decode-threads", type=int, default=None)

@@ -247,12 +247,24 @@ def test_large_jpeg_decodes_at_reduced_scale_still_oriented(tmp_path):
         (lambda: Image.new("CMYK", (50, 40), (0, 0, 0, 0)), (255, 255, 255)),
         (lambda: Image.new("I;16", (50, 40), 128 * 257), (128, 128, 128)),
         (lambda: Image.new("I;16", (50, 40), 65535), (255, 255, 255)),
+        (lambda: Image.new("I;16", (50, 40), 200), (1, 1, 1)),
+        (lambda: Image.new("F", (50, 40), 0.5), (0, 0, 0)),
     ],
-    ids=["rgba-transparent", "la-transparent", "grey", "bilevel", "cmyk", "16bit-mid", "16bit-max"],
+    ids=[
+        "rgba-transparent",
+        "la-transparent",
+        "grey",
+        "bilevel",
+        "cmyk",
+        "16bit-mid",
+        "16bit-max",
+        "16bit-dark",
+        "float-flat",
+    ],
 )
 def test_modes_become_8bit_rgb(tmp_path, make, expected_corner):
     img = make()
-    path = tmp_path / ("img.tif" if img.mode in {"CMYK", "I;16"} else "img.png")
+    path = tmp_path / ("img.tif" if img.mode in {"CMYK", "I;16", "F"} else "img.png")
     img.save(path)
     pixels = load_for_backbone(path)
     assert pixels.shape == (224, 224, 3) and pixels.dtype == np.uint8

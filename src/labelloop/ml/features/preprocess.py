@@ -115,17 +115,16 @@ def to_rgb(img: Image.Image) -> Image.Image:
 def _high_depth_to_uint8(values: np.ndarray) -> np.ndarray:
     """Map 16-bit (or 32-bit int / float) grey values to 0..255.
 
-    16-bit data is scaled by its full range (a 12-bit sensor image stays darkish, as its
-    viewer would show it); data beyond 16 bits, or floats, are stretched min..max.
+    Integer data within 0..65535 is scaled by the full 16-bit range (a 12-bit sensor image
+    stays darkish, as its viewer would show it); anything else (floats, wider integers) is
+    stretched min..max.
     """
     is_float = np.issubdtype(values.dtype, np.floating)
     values = values.astype(np.float64)
     if values.size == 0:
         return values.astype(np.uint8)
     low, high = float(values.min()), float(values.max())
-    if low >= 0 and high <= 255 and not is_float:
-        scaled = values
-    elif low >= 0 and high <= 65535 and not is_float:
+    if not is_float and low >= 0 and high <= 65535:
         scaled = values / _EIGHT_BIT_TO_SIXTEEN
     else:
         scaled = (values - low) * (255.0 / max(high - low, 1e-12))
