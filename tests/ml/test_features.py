@@ -320,7 +320,8 @@ def test_truncated_jpeg_is_a_decode_error(tmp_path):
 
 
 def test_preprocess_version_names_the_choices():
-    assert PREPROCESS_VERSION.startswith("1:") and "center-crop224" in PREPROCESS_VERSION
+    number, _, choices = PREPROCESS_VERSION.partition(":")
+    assert number.isdigit() and "center-crop224" in choices and "tf127" in choices
 
 
 # -- extractor -----------------------------------------------------------------------------

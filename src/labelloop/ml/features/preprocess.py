@@ -46,8 +46,9 @@ _RESAMPLE = Image.Resampling.BILINEAR
 _WHITE = (255, 255, 255)
 _EIGHT_BIT_TO_SIXTEEN = 257  # 65535 / 255
 
-# Bump the leading number whenever the pixels this module produces change.
-PREPROCESS_VERSION = f"1:{DEFAULT_RESIZE_MODE.value}{INPUT_SIZE}:bilinear:exif:draft:tf127"
+# Bump the leading number whenever the pixels this module produces change, for any input.
+# 2: dark 16-bit images are scaled by the 16-bit range (1 passed them through as 8-bit).
+PREPROCESS_VERSION = f"2:{DEFAULT_RESIZE_MODE.value}{INPUT_SIZE}:bilinear:exif:draft:tf127"
 
 
 class ImageDecodeError(Exception):
