@@ -96,8 +96,14 @@ def test_label_smart_label_review_confirm(page, server, tmp_path):
         wait_for_next_image(page, image_id)
     assert counts(server, dataset_id)["labeled"] == 2 * TO_LABEL
 
+    # What to label next: no model yet, so the open images are ranked by diversity.
+    page.goto(f"/#/datasets/{dataset_id}/next")
+    page.locator(".tile .rank").first.wait_for(timeout=60_000)
+    assert page.locator(".tile").count() == len(truth) - 2 * TO_LABEL
+    screenshot(page, "label-next")
+
     # Start smart labeling and watch the progress bar to the end.
-    page.keyboard.press("Escape")
+    page.goto(f"/#/datasets/{dataset_id}/images")
     page.locator("[data-testid=grid]").wait_for()
     page.get_by_role("button", name="Start smart labeling").click()
     dialog = page.locator("dialog[open]")

@@ -48,7 +48,7 @@ export async function render(root, [datasetId]) {
           h("img", { src: `/api/v1/datasets/${dataset.id}/images/${s.image_id}/thumbnail`, alt: fileName(s.file), loading: "lazy" }),
           h("span.rank", `#${s.rank}`)),
         h("div.tile-meta",
-          s.predicted ? labelChip(palette, s.predicted, { small: true, suffix: s.score != null ? fmtPct(s.score) : "" }) : h("span.small.muted", fileName(s.file)),
-          h("span.small.muted", { title: "How much labeling it would teach the model" }, `utility ${s.utility.toFixed(2)}`))))),
+          s.predicted ? labelChip(palette, s.predicted, { small: true, suffix: s.score != null ? fmtPct(s.score) : "" }) : h("span.small.muted.tile-name", fileName(s.file)),
+          h("span.small.muted.nowrap", { title: "How much labeling it would teach the model" }, `utility ${s.utility.toFixed(2)}`))))),
   );
 }
