@@ -98,6 +98,8 @@ def _detector(tmp_path, size=(64, 64), **kw):
         ("squash", [25.0, 12.5, 75.0, 37.5]),
         # letterbox: scale 0.32 -> 64x32 at y offset 16; y = (8 - 16) / 0.32 -> clipped to 0
         ("letterbox", [25.0, 0.0, 75.0, 25.0]),
+        # letterbox in the corner: 64x32 at (0, 0); y = 8 / 0.32
+        ("letterbox-top-left", [25.0, 25.0, 75.0, 75.0]),
         # centre crop: scale 0.64 -> 128x64, 32 px cut on the left; x = (8 + 32) / 0.64
         ("center-crop", [62.5, 12.5, 87.5, 37.5]),
     ],

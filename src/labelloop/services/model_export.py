@@ -4,8 +4,10 @@ Uploaded ONNX models are copied as registered. A model trained by a classificati
 linear head on the EfficientNet-Lite0 embedding, ``config["kind"] == "linear-head"``) becomes
 one graph — backbone, flip-averaged embedding, head, softmax — with the contract of the
 backbone's own preprocessing (224 px centre crop, (x - 127) / 128, RGB, NCHW): registered back
-with ``labelloop model register``, it answers what the native model answers. A remote model has
-no file to export.
+with ``labelloop model register``, it answers what the native model answers. A model trained
+by a detection job (``"detector"``) becomes backbone + head + decoding + NMS
+(``ml.detect``'s exporter: letterboxed top-left, padded with 127, calibrated scores, its show
+threshold in the ONNX metadata). A remote model has no file to export.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import os
 import shutil
 import tempfile
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +32,7 @@ from .context import AppContext
 from .models import CONTRACT_FILE, MODEL_FILE, get_model
 
 LINEAR_HEAD = "linear-head"
+DETECTOR = "detector"
 
 
 @dataclass(frozen=True)
@@ -60,9 +64,15 @@ def export_model(
     elif model.config.get("kind") == LINEAR_HEAD:
         contract = linear_head_contract(model)
         _export_linear_head(model, out_dir / MODEL_FILE)
+    elif model.config.get("kind") == DETECTOR:
+        detector = load_detector(app, model)
+        contract = detector_contract(model, detector.meta.input_size)
+        with _quiet_torch_export():
+            detector.export_onnx(out_dir / MODEL_FILE)
     else:
         raise LabelloopError(
-            f"model {model.ref} has no ONNX file and is no linear head; it cannot be exported"
+            f"model {model.ref} has no ONNX file and no exportable kind "
+            f"({model.config.get('kind')!r}); it cannot be exported"
         )
     contract.save(out_dir / CONTRACT_FILE)
     return ExportResult(model.ref, str(out_dir / MODEL_FILE), str(out_dir / CONTRACT_FILE))
@@ -96,6 +106,39 @@ def linear_head_contract(model: Model) -> ModelContract:
         outputs_probabilities=True,
         output_names={"scores": "scores"},
     )
+
+
+def detector_contract(model: Model, input_size: int) -> ModelContract:
+    """How ml.detect's exported graph is fed (see ml/detect/_export.py)."""
+    return ModelContract(
+        task_type="detection",
+        class_names=tuple(model.class_names),
+        size=(input_size, input_size),
+        mean=(NORM_CENTER,) * 3,
+        std=(NORM_SCALE,) * 3,
+        channels="RGB",
+        layout="NCHW",
+        resize="letterbox-top-left",
+        input_name="images",
+        output_names={"boxes": "boxes", "scores": "scores", "labels": "labels"},
+        pad_value=float(NORM_CENTER),
+    )
+
+
+def load_detector(app: AppContext, model: Model):
+    """A detection job's TrainedDetector, with the caches the job used (features are reused)."""
+    from labelloop.ml.detect import TrainedDetector
+
+    if not model.path or not Path(model.path).is_dir():
+        raise LabelloopError(f"model {model.ref}: its folder {model.path} is missing")
+    try:
+        return TrainedDetector.load(
+            Path(model.path),
+            cache_dir=app.settings.cache_dir / "backbone",
+            feature_cache_dir=app.settings.cache_dir / "detection-features",
+        )
+    except (OSError, ValueError, KeyError) as exc:
+        raise LabelloopError(f"model {model.ref}: cannot load the detector: {exc}") from None
 
 
 def check_backbone(model: Model) -> None:
@@ -139,17 +182,26 @@ def _export_linear_head(model: Model, destination: Path) -> None:
     from labelloop.ml.classify.onnx_head import export_classifier_onnx
 
     head = load_linear_head(model)
-    with warnings.catch_warnings():
-        # torch's legacy exporter (chosen on purpose, see ml/features/onnx_export.py) warns
-        # about itself and about constant folding at every export; none of it is actionable.
-        warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"torch\.onnx")
-        warnings.filterwarnings("ignore", message="You are using the legacy TorchScript")
-        warnings.filterwarnings("ignore", message="Constant folding - Only steps=1")
-        warnings.filterwarnings("ignore", message="Converting a tensor to a Python boolean")
-        warnings.filterwarnings("ignore", message="The feature will be removed")
+    with _quiet_torch_export():
         export_classifier_onnx(
             head, destination, flip_average=bool(model.config.get("flip_average", False))
         )
+
+
+@contextmanager
+def _quiet_torch_export():
+    """torch's legacy exporter (chosen on purpose, see ml/features/onnx_export.py) warns about
+    itself and about constant folding at every export; none of it is actionable."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"torch\.onnx")
+        for message in (
+            "You are using the legacy TorchScript",
+            "Constant folding - Only steps=1",
+            "Converting a tensor to a Python",
+            "The feature will be removed",
+        ):
+            warnings.filterwarnings("ignore", message=message)
+        yield
 
 
 def _copy_atomically(source: Path, destination: Path) -> None:

@@ -4,13 +4,17 @@
 - trained linear head (``config["kind"] == "linear-head"``): the backbone embeddings of the
   images (from the embedding cache when a job already computed them, flip-averaged as the job
   that trained it did) through the saved head, in numpy;
+- trained detector (``"detector"``): ``ml.detect``'s TrainedDetector, which also judges each
+  image (hard type from calibrated scores and the mirrored view, hints) better than a rule on
+  scores alone could; that judgement comes with its answer;
 - any local ``model.onnx`` + contract (uploads, and trained models saved that way): ONNX
   Runtime via ``ml.runtime.onnx_model``;
 - remote: the Label Studio ML backend client, images served by a job-scoped loopback server
   or sent as data URIs.
 
 Every runner answers ``ModelAnswer``s in model class names and image pixels; mapping them to
-dataset labels and flagging hard examples is the pre-label job's work.
+dataset labels and flagging hard examples (unless the model judged them) is the pre-label job's
+work.
 """
 
 from __future__ import annotations
@@ -45,6 +49,16 @@ class ModelAnswer:
     boxes: tuple[tuple[str, float, float, float, float, float | None], ...] = ()
     # classification from a local model: probabilities of every model class, in class order
     probabilities: np.ndarray | None = None
+    # detection from a model that types its own hard examples (a trained detector)
+    judged: Judgement | None = None
+
+
+@dataclass(frozen=True)
+class Judgement:
+    hard_type: str  # "none" | "false_detection" | "missed_detection"
+    coefficient: float
+    reasons: tuple[tuple[int, str], ...]
+    hints: tuple[tuple[str, float, float, float, float, float | None], ...]
 
 
 @dataclass
@@ -68,6 +82,8 @@ def predictor_for(app: AppContext, model: Model) -> Predictor:
         return OnnxPredictor(app, model)
     if model.config.get("kind") == "linear-head":
         return LinearHeadPredictor(app, model)
+    if model.config.get("kind") == "detector":
+        return DetectorPredictor(app, model)
     raise ModelFailed(
         f"model {model.ref} cannot be run here: no {MODEL_FILE} in {model.path} and no known "
         f"model kind ({model.config.get('kind')!r})"
@@ -96,6 +112,42 @@ class LinearHeadPredictor:
         failed = [(img.id, why) for img, why in embedded.failed]
         stats = {"embedded_from_cache": embedded.cache_hits, "embedded_now": embedded.computed}
         return RunOutput(answers, failed, stats=stats)
+
+
+class DetectorPredictor:
+    def __init__(self, app: AppContext, model: Model):
+        self.app = app
+        self.model = model
+
+    def predict(self, images, *, progress, should_cancel) -> RunOutput:
+        from .model_export import load_detector
+
+        detector = load_detector(self.app, self.model)
+        paths = [self.app.blobs.path_for(img.sha256) for img in images]
+        results = detector.predict(paths, progress=progress, should_cancel=should_cancel)
+        names = self.model.class_names
+        output = RunOutput([])
+        for img, found in zip(images, results, strict=True):
+            if found.error:
+                output.failed.append((img.id, found.error))
+                continue
+            hints = _xywh_boxes(found.hint_boxes, found.hint_labels, found.hint_scores, names)
+            judged = Judgement(
+                found.hard_type,
+                float(found.hard_coefficient),
+                tuple((int(c), str(t)) for c, t in found.hard_reasons),
+                hints,
+            )
+            boxes = _xywh_boxes(found.boxes, found.labels, found.scores, names)
+            output.answers.append(ModelAnswer(img.id, boxes=boxes, judged=judged))
+        return output
+
+
+def _xywh_boxes(boxes, labels, scores, names):
+    return tuple(
+        (names[int(k)], float(x), float(y), float(w), float(h), float(s))
+        for (x, y, w, h), k, s in zip(boxes, labels, scores, strict=True)
+    )
 
 
 class OnnxPredictor:

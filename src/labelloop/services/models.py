@@ -86,10 +86,14 @@ def register_onnx(app: AppContext, name: str, onnx_file: Path, contract: ModelCo
     onnx_file = Path(onnx_file)
     if not onnx_file.is_file():
         raise InvalidInput(f"{onnx_file} is not a file")
+    runner = OnnxModel(onnx_file, contract, intra_op_threads=1)
     try:
-        OnnxModel(onnx_file, contract, intra_op_threads=1).check()
+        runner.check()
     except ModelMismatch as exc:
         raise InvalidInput(f"{onnx_file.name} does not fit its contract: {exc}") from None
+    show_threshold = (
+        _show_threshold(runner.metadata()) if contract.task_type == "detection" else None
+    )
     staging = app.settings.model_dir / f".incoming-{uuid.uuid4().hex}"
     staging.mkdir(parents=True)
     try:
@@ -100,6 +104,8 @@ def register_onnx(app: AppContext, name: str, onnx_file: Path, contract: ModelCo
             "sha256": _sha256(staging / MODEL_FILE),
             "uploaded_file": onnx_file.name,
         }
+        if show_threshold is not None:
+            config["show_threshold"] = show_threshold
         return _add_with_folder(app, name, contract, config, staging)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -216,6 +222,16 @@ def _remove_files(app: AppContext, model: Model) -> None:
     root = app.settings.model_dir.resolve()
     if folder != root and folder.is_relative_to(root) and folder.is_dir():
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _show_threshold(metadata: dict[str, str]) -> float | None:
+    """A detector's own show threshold from its ONNX metadata (labelloop's exported detectors
+    write one, chosen by cross-validation), when it holds a usable value."""
+    try:
+        value = float(metadata.get("show_threshold", "nan"))
+    except ValueError:
+        return None
+    return value if 0.0 < value < 1.0 else None
 
 
 def _check_name(name: str) -> None:

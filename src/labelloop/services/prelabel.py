@@ -75,7 +75,7 @@ def run_prelabel(app: AppContext, job: Job, reporter) -> JobOutcome:
     if dataset.task_type is TaskType.CLASSIFICATION:
         converted = _classification(output.answers, mapping, dataset, model.class_names)
     else:
-        converted = _detection(output.answers, mapping)
+        converted = _detection(output.answers, mapping, _thresholds(model.config))
     predictions, report = converted
     if not predictions:
         why = output.failed[0][1] if output.failed else "no answer named a mapped class"
@@ -100,7 +100,7 @@ def run_prelabel(app: AppContext, job: Job, reporter) -> JobOutcome:
         **report,
         "failed_images": _listed([{"image": i, "reason": why} for i, why in output.failed]),
         "failed_count": len(output.failed),
-        "hard_rule": _hard_rule(dataset.task_type),
+        "hard_rule": _hard_rule(dataset.task_type, model.config),
     }
     if output.model_versions:
         result["remote_model_versions"] = output.model_versions
@@ -184,21 +184,43 @@ def _classification(
 # -- detection -----------------------------------------------------------------------------
 
 
+def _thresholds(config: dict) -> dict:
+    """The detection rule's thresholds: the defaults, or scaled from the model's own show
+    threshold (an exported labelloop detector carries the one its cross-validation chose)."""
+    show = config.get("show_threshold")
+    if not isinstance(show, int | float) or not 0.0 < show < 1.0:
+        return {}
+    return {
+        "show_threshold": float(show),
+        "confident_box": float(show) + (1.0 - float(show)) * 0.4,  # 0.5 -> 0.7, as by default
+        "hint_threshold": float(show) / 2,
+    }
+
+
 def _detection(
-    answers: list[ModelAnswer], mapping: LabelMapping
+    answers: list[ModelAnswer], mapping: LabelMapping, thresholds: dict
 ) -> tuple[list[ImagePrediction], dict]:
     dropped = Counter()
     predictions = []
     for answer in answers:
-        boxes = []
-        for cls, x, y, w, h, score in answer.boxes:
-            if cls not in mapping.to_label:
-                dropped[cls] += 1
-            elif w > 0 and h > 0:
-                boxes.append((mapping.to_label[cls], x, y, w, h, score))
+        boxes = _mapped(answer.boxes, mapping, dropped)
+        if answer.judged is not None:  # the model typed its own hard examples
+            judged = answer.judged
+            predictions.append(
+                ImagePrediction(
+                    image_id=answer.image_id,
+                    boxes=tuple(_box(b) for b in boxes),
+                    hard=judged.hard_type != HardType.NONE.value,
+                    hard_type=HardType(judged.hard_type),
+                    hard_coefficient=judged.coefficient,
+                    hard_reasons=tuple(HardReason(c, t) for c, t in judged.reasons),
+                    hints=tuple(_box(b) for b in _mapped(judged.hints, mapping, Counter())),
+                )
+            )
+            continue
         xyxy = np.array([(x, y, x + w, y + h) for _, x, y, w, h, _ in boxes]).reshape(-1, 4)
         scores = np.array([np.nan if b[5] is None else b[5] for b in boxes], dtype=np.float64)
-        hardness = detection_hardness(xyxy, scores)
+        hardness = detection_hardness(xyxy, scores, **thresholds)
         shown = [_box(b) for b, keep in zip(boxes, hardness.shown, strict=True) if keep]
         hints = [_box(b) for b, keep in zip(boxes, hardness.hints, strict=True) if keep]
         predictions.append(
@@ -215,6 +237,17 @@ def _detection(
     return predictions, {"boxes_of_unmapped_classes": dict(dropped)}
 
 
+def _mapped(boxes, mapping: LabelMapping, dropped: Counter) -> list:
+    """Boxes renamed to dataset labels; those of unmapped classes are counted in ``dropped``."""
+    kept = []
+    for cls, x, y, w, h, score in boxes:
+        if cls not in mapping.to_label:
+            dropped[cls] += 1
+        elif w > 0 and h > 0:
+            kept.append((mapping.to_label[cls], x, y, w, h, score))
+    return kept
+
+
 def _box(box) -> PredictedBox:
     label, x, y, w, h, score = box
     # A box the model gave without a score is stored at 0: its confidence is unknown, and the
@@ -224,13 +257,16 @@ def _box(box) -> PredictedBox:
     )
 
 
-def _hard_rule(task_type: TaskType) -> dict:
+def _hard_rule(task_type: TaskType, config: dict) -> dict:
     if task_type is TaskType.CLASSIFICATION:
         return {"min_top_probability": MIN_TOP_PROBABILITY, "min_margin": MIN_MARGIN}
+    if config.get("kind") == "detector":
+        return {"by": "the trained detector (calibrated scores, mirrored view)"}
     return {
         "show_threshold": SHOW_THRESHOLD,
         "confident_box": CONFIDENT_BOX,
         "hint_threshold": HINT_THRESHOLD,
+        **_thresholds(config),
     }
 
 

@@ -22,8 +22,6 @@ from .contract import ModelContract
 # Pillow's bilinear filter is antialiased when shrinking; the backbone's preprocessing uses it
 # too, which keeps an exported trained model's input identical to the native pipeline's.
 _RESAMPLE = Image.Resampling.BILINEAR
-# Grey padding as in YOLOv5/v8's letterbox, the most common letterboxed models.
-LETTERBOX_FILL = (114, 114, 114)
 _EXIF_ORIENTATION = 0x0112
 _ROTATED_ORIENTATIONS = (5, 6, 7, 8)  # EXIF orientations that swap width and height
 
@@ -84,11 +82,17 @@ def resize_for_contract(
     target_w, target_h = (int(v) for v in contract.size)
     width, height = img.size
     orig_w, orig_h = original_size or img.size
-    if contract.resize == "letterbox":
-        scale = min(target_w / width, target_h / height)
-        new_w, new_h = max(1, round(width * scale)), max(1, round(height * scale))
+    if contract.resize in ("letterbox", "letterbox-top-left"):
+        # The scale comes from the original size (a draft-decoded JPEG is a little off its
+        # exact fraction), as the trained detector computes it: the same pixels for both.
+        scale = min(target_w / orig_w, target_h / orig_h)
+        new_w = max(1, min(target_w, round(orig_w * scale)))
+        new_h = max(1, min(target_h, round(orig_h * scale)))
         pad_x, pad_y = (target_w - new_w) // 2, (target_h - new_h) // 2
-        canvas = Image.new("RGB", (target_w, target_h), LETTERBOX_FILL)
+        if contract.resize == "letterbox-top-left":
+            pad_x = pad_y = 0
+        fill = (round(contract.pad_value),) * 3
+        canvas = Image.new("RGB", (target_w, target_h), fill)
         canvas.paste(img.resize((new_w, new_h), _RESAMPLE), (pad_x, pad_y))
         transform = InputTransform(pad_x, pad_y, orig_w / new_w, orig_h / new_h, orig_w, orig_h)
         return np.asarray(canvas, dtype=np.uint8), transform

@@ -4,10 +4,11 @@ Every model in the registry that runs locally is an ONNX file plus this contract
 ``contract.json`` beside it): models trained by smart-labeling jobs are exported this way, and
 uploaded ONNX models declare it when they are registered. So one runtime runs them all.
 
-Input: one tensor of float32 images, RGB or BGR, NCHW or NHWC, resized to ``size`` (squash
-unless ``resize`` says "letterbox", or "center-crop": short side to size, middle cut out, as the
-backbone of trained models sees images), then ``(pixel - mean) / std`` per channel, with
-``mean``/``std`` given in the model's channel order.
+Input: one tensor of float32 images, RGB or BGR, NCHW or NHWC, resized to ``size``: "squash"
+(stretch), "letterbox" (keep the aspect ratio, centre, pad with ``pad_value``),
+"letterbox-top-left" (the same in the top-left corner, as trained detectors see images) or
+"center-crop" (short side to size, middle cut out, as the classification backbone sees images);
+then ``(pixel - mean) / std`` per channel, ``mean``/``std`` in the model's channel order.
 Outputs:
 - classification: ``scores`` (n, k) — probabilities when ``outputs_probabilities`` else logits;
 - detection: ``boxes`` (n, m, 4) xyxy in input pixels, ``scores`` (n, m), ``labels`` (n, m).
@@ -22,7 +23,7 @@ from pathlib import Path
 TASKS = ("classification", "detection")
 LAYOUTS = ("NCHW", "NHWC")
 CHANNEL_ORDERS = ("RGB", "BGR")
-RESIZE_MODES = ("squash", "letterbox", "center-crop")
+RESIZE_MODES = ("squash", "letterbox", "letterbox-top-left", "center-crop")
 
 
 class ContractError(ValueError):
@@ -42,6 +43,7 @@ class ModelContract:
     input_name: str = "images"
     outputs_probabilities: bool = True  # classification: softmax already applied
     output_names: dict[str, str] = field(default_factory=dict)  # role -> graph output name
+    pad_value: float = 114.0  # letterbox padding, a pixel value 0-255 (YOLO's grey by default)
 
     def __post_init__(self) -> None:
         problems = []
@@ -61,6 +63,8 @@ class ModelContract:
             problems.append(f"layout must be one of {LAYOUTS}")
         if self.resize not in RESIZE_MODES:
             problems.append(f"resize must be one of {RESIZE_MODES}")
+        if not 0.0 <= float(self.pad_value) <= 255.0:
+            problems.append("pad_value must be a pixel value between 0 and 255")
         if problems:
             raise ContractError("; ".join(problems))
 
@@ -96,6 +100,7 @@ class ModelContract:
                 input_name=str(data.get("input_name", "images")),
                 outputs_probabilities=bool(data.get("outputs_probabilities", True)),
                 output_names=dict(data.get("output_names", {})),
+                pad_value=float(data.get("pad_value", 114.0)),
             )
         except KeyError as exc:
             raise ContractError(f"the contract lacks the field {exc.args[0]!r}") from None

@@ -121,6 +121,10 @@ class OnnxModel:
         self._check_output_names(session)
         return session
 
+    def metadata(self) -> dict[str, str]:
+        """The model's custom metadata (e.g. ``show_threshold`` of an exported detector)."""
+        return dict(self._get_session().get_modelmeta().custom_metadata_map)
+
     def _check_input(self, session) -> int | None:
         """Verify the one image input; returns its batch size when the graph fixes it."""
         inputs = session.get_inputs()
