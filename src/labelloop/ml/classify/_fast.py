@@ -1,0 +1,71 @@
+"""The ``fast`` head: a regularised logistic regression on the labeled embeddings only."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.linear_model import LogisticRegression
+from sklearn.utils.validation import check_is_fitted
+
+from labelloop.ml.classify._normalize import EmbeddingNormalizer
+from labelloop.ml.classify._validation import UNLABELED, check_embeddings, check_targets
+
+#: Iteration cap of the L-BFGS solver; the problems are small and converge well below it.
+_MAX_ITER = 2000
+
+
+class FastHead(ClassifierMixin, BaseEstimator):
+    """Logistic regression on power-transformed, centred, L2-normalised embeddings.
+
+    Every statistic (centering mean, the classifier) is estimated on the labeled images only:
+    samples marked -1 in ``y`` are ignored, so this head never learns from unlabeled images.
+
+    Parameters
+    ----------
+    C:
+        Inverse L2 regularisation strength of the logistic regression.
+    power:
+        Signed power transform applied before normalisation (``None`` to skip).
+    center:
+        Centre embeddings on the labeled mean before the final L2 normalisation.
+    class_weight:
+        ``"balanced"`` re-weights classes by inverse frequency (labeled sets grown by a
+        person checking hard images are not balanced), ``None`` weighs every image alike.
+    """
+
+    def __init__(
+        self,
+        *,
+        C: float = 10.0,
+        power: float | None = 0.5,
+        center: bool = True,
+        class_weight: str | None = "balanced",
+    ) -> None:
+        self.C = C
+        self.power = power
+        self.center = center
+        self.class_weight = class_weight
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> FastHead:
+        X = check_embeddings(X)
+        y = check_targets(y, X.shape[0])
+        labeled = y != UNLABELED
+        self.normalizer_ = EmbeddingNormalizer(power=self.power, center=self.center).fit(X[labeled])
+        self.model_ = LogisticRegression(
+            C=self.C, class_weight=self.class_weight, max_iter=_MAX_ITER
+        ).fit(self.normalizer_.transform(X[labeled]), y[labeled])
+        self.classes_ = self.model_.classes_
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        check_is_fitted(self, "model_")
+        X = check_embeddings(X)
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"X has {X.shape[1]} features, the head was fitted on {self.n_features_in_}"
+            )
+        return self.model_.predict_proba(self.normalizer_.transform(X))
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
