@@ -210,9 +210,10 @@ def sweep(args: argparse.Namespace, cache_dir: Path) -> None:
         f"load {load_average()})"
     )
     print(
-        "| ORT threads | decode threads | spinning | batch | raw img/s | pipeline img/s | ratio |"
+        "| ORT threads | decode threads | spinning | batch | raw img/s | pipeline img/s | ratio "
+        "| raw CPU ms/img | pipeline CPU ms/img |"
     )
-    print("|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     for config in configs:
         batch = config.pop("batch")
         extractor = FeatureExtractor(cache_dir, **config)
