@@ -210,3 +210,21 @@ def test_cross_val_proba_needs_two_labels_a_class():
     known[np.flatnonzero(known == 0)[1:]] = UNLABELED
     with pytest.raises(ValueError, match="at least 2 labeled images in every class"):
         cross_val_proba(FastHead(), X, known)
+
+
+def test_cached_label_free_part_never_leaks_between_different_images():
+    X, y = blobs()
+    known = hide_all_but(y, 5)
+    first = AccurateHead().fit(X, known)
+    again = AccurateHead().fit(X.copy(), known)  # same content: served from the cache
+    assert again.normalizer_ is first.normalizer_
+    shifted = AccurateHead().fit(X + 1.0, known)  # other content: computed anew
+    assert not np.allclose(shifted.normalizer_.mean_, first.normalizer_.mean_)
+
+
+@pytest.mark.parametrize("head_class", HEADS)
+def test_blas_thread_limit_is_checked(head_class):
+    X, y = blobs()
+    with pytest.raises(ValueError, match="blas_threads"):
+        head_class(blas_threads=0).fit(X, hide_all_but(y, 5))
+    head_class(blas_threads=None).fit(X, hide_all_but(y, 5))

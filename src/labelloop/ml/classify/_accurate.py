@@ -16,6 +16,7 @@ from labelloop.ml.classify._graph import (
 )
 from labelloop.ml.classify._memo import cached, digest
 from labelloop.ml.classify._normalize import EmbeddingNormalizer
+from labelloop.ml.classify._threads import limit_blas_threads
 from labelloop.ml.classify._validation import UNLABELED, check_embeddings, check_targets
 
 #: Iteration cap of the L-BFGS solver.
@@ -40,6 +41,9 @@ class AccurateHead(ClassifierMixin, BaseEstimator):
     ``predict_proba`` of any image mixes the final head with the graph: the smoothed
     distributions of the image's nearest training images, weighted by ``graph_weight`` (as
     sklearn's ``LabelSpreading`` extends its transduction to new points).
+
+    Defaults were chosen on clothing_small and sign_digits (BENCHMARKS.md). ``blas_threads``
+    caps BLAS threads during fit/predict (``None``: the library's default); see ``_threads``.
     """
 
     def __init__(
@@ -56,8 +60,10 @@ class AccurateHead(ClassifierMixin, BaseEstimator):
         pseudo_label_share: float = 0.8,
         pseudo_label_weight: float = 1.0,
         graph_weight: float = 0.5,
+        blas_threads: int | None = 1,
     ) -> None:
         self.C = C
+        self.blas_threads = blas_threads
         self.power = power
         self.n_components = n_components
         self.whiten = whiten
@@ -70,6 +76,10 @@ class AccurateHead(ClassifierMixin, BaseEstimator):
         self.graph_weight = graph_weight
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> AccurateHead:
+        with limit_blas_threads(self.blas_threads):
+            return self._fit(X, y)
+
+    def _fit(self, X: np.ndarray, y: np.ndarray) -> AccurateHead:
         X = check_embeddings(X)
         y = check_targets(y, X.shape[0])
         labeled = y != UNLABELED
@@ -145,6 +155,10 @@ class AccurateHead(ClassifierMixin, BaseEstimator):
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         check_is_fitted(self, "model_")
+        with limit_blas_threads(self.blas_threads):
+            return self._predict_proba(X)
+
+    def _predict_proba(self, X: np.ndarray) -> np.ndarray:
         X = check_embeddings(X)
         if X.shape[1] != self.n_features_in_:
             raise ValueError(

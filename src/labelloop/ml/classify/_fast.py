@@ -8,6 +8,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.utils.validation import check_is_fitted
 
 from labelloop.ml.classify._normalize import EmbeddingNormalizer
+from labelloop.ml.classify._threads import limit_blas_threads
 from labelloop.ml.classify._validation import UNLABELED, check_embeddings, check_targets
 
 #: Iteration cap of the L-BFGS solver; the problems are small and converge well below it.
@@ -31,6 +32,8 @@ class FastHead(ClassifierMixin, BaseEstimator):
     class_weight:
         ``"balanced"`` re-weights classes by inverse frequency (labeled sets grown by a
         person checking hard images are not balanced), ``None`` weighs every image alike.
+    blas_threads:
+        BLAS threads during fit/predict (``None``: the library's default); see ``_threads``.
     """
 
     def __init__(
@@ -40,13 +43,19 @@ class FastHead(ClassifierMixin, BaseEstimator):
         power: float | None = 0.5,
         center: bool = True,
         class_weight: str | None = "balanced",
+        blas_threads: int | None = 1,
     ) -> None:
         self.C = C
+        self.blas_threads = blas_threads
         self.power = power
         self.center = center
         self.class_weight = class_weight
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> FastHead:
+        with limit_blas_threads(self.blas_threads):
+            return self._fit(X, y)
+
+    def _fit(self, X: np.ndarray, y: np.ndarray) -> FastHead:
         X = check_embeddings(X)
         y = check_targets(y, X.shape[0])
         labeled = y != UNLABELED
@@ -60,6 +69,10 @@ class FastHead(ClassifierMixin, BaseEstimator):
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         check_is_fitted(self, "model_")
+        with limit_blas_threads(self.blas_threads):
+            return self._predict_proba(X)
+
+    def _predict_proba(self, X: np.ndarray) -> np.ndarray:
         X = check_embeddings(X)
         if X.shape[1] != self.n_features_in_:
             raise ValueError(

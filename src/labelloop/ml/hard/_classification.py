@@ -123,7 +123,12 @@ def score_hardness(
         labeled neighbours that vote for code 2.
 
     The hard coefficient is ``1 - calibrated confidence``: the estimated probability that the
-    prediction is wrong. The flag threshold is the largest one that keeps the estimated
+    prediction is wrong. Calibration is temperature scaling fitted on the out-of-fold
+    predictions, each weighted so that their confidences are distributed like the scored
+    images' (``shift_weights``): in a confirm-and-fix loop the labeled images are mostly ones
+    people checked because they were hard, and an unweighted fit on them underrates the easy
+    images left to confirm (measured with the accurate head: 1-2 more points of effort saved,
+    see BENCHMARKS.md). The flag threshold is the largest one that keeps the estimated
     precision of the not-hard set at ``target_precision`` (see ``choose_threshold``), so it
     moves with the data instead of being a constant.
     """
