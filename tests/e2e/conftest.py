@@ -131,6 +131,16 @@ def wait_for_next_image(page, image_id, *, or_grid: bool = False) -> None:
     page.locator(f"{target}, [data-testid=grid]" if or_grid else target).first.wait_for()
 
 
+def wait_for_grid(page, *, tab: str, hard: str = "", hard_type: str = "") -> None:
+    """The image grid for these filters has loaded. A click on a filter changes the URL at
+    once, but the previous grid stays on screen until the new page of images arrives, so
+    waiting on the URL or on any tile races the reload."""
+    page.locator(
+        f"[data-testid=grid][data-ready=true][data-tab={tab}]"
+        f"[data-hard='{hard}'][data-hard-type='{hard_type}']"
+    ).wait_for()
+
+
 def wait_quietly(locator, timeout_ms: float) -> bool:
     """Wait for ``locator``; False instead of an error when it does not show in time."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout

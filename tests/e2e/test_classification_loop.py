@@ -11,7 +11,7 @@ import pytest
 
 from labelloop.services.demo import draw_shape
 
-from .conftest import screenshot, wait_for_next_image, wait_quietly
+from .conftest import screenshot, wait_for_grid, wait_for_next_image, wait_quietly
 
 CLASSES = ("circle", "square")
 KEYS = {"circle": "1", "square": "2"}
@@ -135,8 +135,7 @@ def test_label_smart_label_review_confirm(page, server, tmp_path):
     page.locator("[data-testid=grid] .tile").first.wait_for()
     screenshot(page, "to-confirm")
     page.locator("[data-filter=hard][data-value=true]").click()
-    page.wait_for_url("**hard=true**")
-    page.locator("[data-testid=grid] .tile, [data-testid=grid] .grid-empty").first.wait_for()
+    wait_for_grid(page, tab="to_confirm", hard="true")
     assert page.locator("[data-testid=grid] .tile").count() == len(hard)
     assert page.locator("[data-testid=grid] .hard-badge", has_text="Not hard").count() == 0
 
@@ -146,7 +145,7 @@ def test_label_smart_label_review_confirm(page, server, tmp_path):
     chosen = (wrong or hard or proposals)[0]
     if chosen not in hard:
         page.locator("[data-filter=hard][data-value='']").click()
-        page.wait_for_url(lambda url: "hard=true" not in url)
+        wait_for_grid(page, tab="to_confirm")
     page.locator(f".tile[data-image-id='{chosen['id']}']").click()
     page.locator(f".editor[data-image-id='{chosen['id']}']").wait_for()
     page.keyboard.press(KEYS[truth[chosen["file"]]])
@@ -159,7 +158,7 @@ def test_label_smart_label_review_confirm(page, server, tmp_path):
     if page.locator(".editor").count():
         page.keyboard.press("Escape")
     page.locator("[data-filter=hard][data-value='']").click()
-    page.locator("[data-filter=hard][data-value=''][aria-pressed=true]").wait_for()
+    wait_for_grid(page, tab="to_confirm")
     tiles = page.locator("[data-testid=grid] .tile")
     tiles.nth(0).locator(".tile-check").click()
     tiles.nth(2).click(modifiers=["Shift"])

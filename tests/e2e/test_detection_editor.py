@@ -6,7 +6,7 @@ import io
 
 from PIL import Image, ImageDraw
 
-from .conftest import screenshot, wait_for_next_image
+from .conftest import screenshot, wait_for_grid, wait_for_next_image
 
 WIDTH, HEIGHT = 640, 420
 
@@ -140,12 +140,11 @@ def test_review_proposals_with_hints(page, server):
     assert badge.inner_text() == "Missed detection"
     assert "a candidate object has no box" in badge.get_attribute("title")
     page.locator("[data-filter=hard_type][data-value=none]").click()
-    page.wait_for_url("**hard_type=none**")
-    page.locator("[data-testid=grid] .tile").first.wait_for()
+    wait_for_grid(page, tab="to_confirm", hard_type="none")
     assert page.locator("[data-testid=grid] .tile").count() == 1
 
     page.locator("[data-filter=hard_type][data-value=missed_detection]").click()
-    page.wait_for_url("**hard_type=missed_detection**")
+    wait_for_grid(page, tab="to_confirm", hard_type="missed_detection")
     missed = page.locator("[data-testid=grid] .tile").first
     missed_id = int(missed.get_attribute("data-image-id"))
     missed.click()

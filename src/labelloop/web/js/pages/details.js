@@ -35,7 +35,9 @@ export async function render(root, [datasetId], query) {
   const cursors = query.prev ? query.prev.split(",").map(Number) : [];
   const after = Number(query.after || 0);
 
-  const grid = h("div.grid", { dataset: { testid: "grid" } });
+  // The filters this grid shows, and (once painted) data-ready: the old page's grid stays in
+  // the document until the new one has loaded, so tests and scripts wait on these.
+  const grid = h("div.grid", { dataset: { testid: "grid", tab, hard: query.hard || "", hardType: query.hard_type || "", label: query.label || "" } });
   const pager = h("div.pager");
   const selectionBar = h("div.selection-bar");
   const tabsNav = h("nav.tabs", { role: "tablist" });
@@ -74,6 +76,7 @@ export async function render(root, [datasetId], query) {
   }
 
   function paintGrid() {
+    grid.dataset.ready = "true";
     if (!page.items.length) {
       grid.replaceChildren(h("div.empty.grid-empty", emptyText(tab, dataset, query)));
     } else {
