@@ -53,3 +53,36 @@ def test_detection_preconditions_count_images_per_box_label(app, tmp_path):
     seed_detection(app, tmp_path, labeled=3, unlabeled=2)
     with pytest.raises(PreconditionFailed, match="needs at least 5"):
         job_service.start_job(app, "shapes", "auto-label")
+
+
+def _corrupt_blob(app, image_id: int) -> None:
+    """Keep the header, cut the pixels: what a bad disk or an interrupted copy leaves."""
+    view = browsing.get_image(app, "shapes", str(image_id))
+    path = app.blobs.path_for(view.image.sha256)
+    data = path.read_bytes()
+    path.chmod(0o644)
+    path.write_bytes(data[: len(data) // 3])
+
+
+def test_detection_job_skips_images_whose_pixels_do_not_decode(app, tmp_path):
+    truth = seed_detection(app, tmp_path, labeled=10, unlabeled=4)
+    ids = sorted(truth)
+    broken_labeled, broken_open = ids[0], ids[-1]
+    _corrupt_blob(app, broken_labeled)
+    _corrupt_blob(app, broken_open)
+
+    done = run_job(app, job_service.start_job(app, "shapes", "auto-label").id)
+
+    assert done.state is JobState.SUCCEEDED, done.error
+    [failed] = done.result["failed_images"]
+    assert failed["image"] == broken_open and "cannot decode image" in failed["reason"]
+    [skipped] = done.result["skipped_labeled_images"]
+    assert skipped["image"] == broken_labeled and "cannot decode image" in skipped["reason"]
+    assert done.metrics["labeled_images"] == 9
+    # The broken open image keeps its state; the others got their predictions.
+    assert browsing.get_image(app, "shapes", str(broken_open)).image.state.value == "unlabeled"
+    assert datasets.dataset_overview(app, "shapes").counts["to_confirm"] == 3
+    # The broken labeled image keeps its label.
+    kept = browsing.get_image(app, "shapes", str(broken_labeled))
+    assert kept.image.state.value == "labeled" and len(kept.annotation.boxes) == len(
+        truth[broken_labeled])

@@ -89,7 +89,7 @@ def run_auto_label(app: AppContext, job: Job, reporter) -> JobOutcome:
     by_type = {t.value: sum(p.hard_type is t for p in predictions) for t in HardType}
     metrics = {
         **{k: _plain(v) for k, v in detector.metrics.items()},
-        "labeled_images": len(train_images),
+        "labeled_images": len(train_images) - len(detector.skipped_training),
         "predicted_images": len(predictions),
         "boxes_shown": sum(len(p.boxes) for p in predictions),
         "hard_types": by_type,
@@ -105,8 +105,12 @@ def run_auto_label(app: AppContext, job: Job, reporter) -> JobOutcome:
         config={"kind": "detector"},
         path=str(folder),
     )
+    by_path = dict(zip(train_paths, train_images, strict=True))
+    skipped = [{"image": by_path[path].id, "reason": why}
+               for path, why in detector.skipped_training.items()]
     return JobOutcome(
-        predictions=predictions, metrics=metrics, result={"failed_images": failed}, model=model
+        predictions=predictions, metrics=metrics, model=model,
+        result={"failed_images": failed, "skipped_labeled_images": skipped},
     )
 
 

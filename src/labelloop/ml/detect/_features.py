@@ -28,7 +28,12 @@ from PIL import Image
 
 from labelloop.ml.features.extractor import Cancelled
 from labelloop.ml.features.onnx_export import GRAPH_VERSION, INPUT_NAME, GraphKind, ensure_onnx
-from labelloop.ml.features.preprocess import NORM_CENTER, load_rgb, normalise_into
+from labelloop.ml.features.preprocess import (
+    NORM_CENTER,
+    ImageDecodeError,
+    load_rgb,
+    normalise_into,
+)
 from labelloop.ml.features.weights import weights_sha256
 
 STRIDES = (8, 16, 32)
@@ -94,6 +99,15 @@ def displayed_size(path: str | Path) -> tuple[int, int]:
     return width, height
 
 
+class UnreadableImages(Exception):
+    """Some of the requested images could not be decoded (their header may still read)."""
+
+    def __init__(self, reasons: dict[str, str]):
+        self.reasons = reasons
+        super().__init__(f"{len(reasons)} image(s) cannot be decoded: "
+                         + "; ".join(list(reasons.values())[:3]))
+
+
 class FeatureStore:
     """Pyramid features per (image path, view), computed in ONNX Runtime and cached.
 
@@ -117,12 +131,29 @@ class FeatureStore:
         self._memory: dict[tuple[str, str], Pyramid] = {}
         self._sizes: dict[str, tuple[int, int]] = {}
         self._session = None
+        # Images whose pixels failed to decode (a valid header can hide a truncated or
+        # corrupt body), with the reason: skipped, never retried by this store.
+        self.unreadable: dict[str, str] = {}
 
     def image_size(self, path: str | Path) -> tuple[int, int]:
         key = str(path)
         if key not in self._sizes:
             self._sizes[key] = displayed_size(path)
         return self._sizes[key]
+
+    def readable_sizes(self, paths: Sequence[str | Path]) -> dict[str, tuple[int, int]]:
+        """Displayed size of each path whose header reads (for PNG, reading the EXIF
+        decodes the whole file); the others are recorded in ``unreadable``."""
+        sizes = {}
+        for path in map(str, paths):
+            if path in self.unreadable:
+                continue
+            try:
+                sizes[path] = self.image_size(path)
+            except (OSError, ValueError, SyntaxError, EOFError) as exc:
+                self.unreadable[path] = (f"cannot decode image {path}: "
+                                         f"{type(exc).__name__}: {exc}")
+        return sizes
 
     def get(
         self,
@@ -132,26 +163,60 @@ class FeatureStore:
         progress: Callable[[int], None] | None = None,
         should_cancel: Callable[[], bool] | None = None,
     ) -> list[Pyramid]:
-        """Features of every path in ``view``; ``progress(n)`` reports images done so far."""
-        missing = [p for p in dict.fromkeys(str(p) for p in paths) if not self._load(p, view)]
-        done = len(set(map(str, paths))) - len(missing)
+        """Features of every path in ``view``; ``progress(n)`` reports images done so far.
+
+        Raises ``UnreadableImages`` (after computing every readable image's features) when
+        some cannot be decoded; ``get_readable`` is the call that skips them instead."""
+        wanted = list(dict.fromkeys(str(p) for p in paths))
+        missing = [p for p in wanted if p not in self.unreadable and not self._load(p, view)]
+        done = len(wanted) - len(missing)
         with ThreadPoolExecutor(max_workers=2) as pool:
             for start in range(0, len(missing), _BATCH):
                 if should_cancel is not None and should_cancel():
                     raise Cancelled("cancelled while computing detection features")
                 chunk = missing[start : start + _BATCH]
-                loaded = list(pool.map(lambda p: load_view(p, self.size, view), chunk))
-                batch = np.stack([pixels for pixels, _ in loaded])
-                outputs = self._run(batch)
-                for index, path in enumerate(chunk):
-                    self._sizes[path] = loaded[index][1]
-                    pyramid = tuple(o[index].astype(np.float16) for o in outputs)
-                    self._memory[(path, view.key())] = pyramid  # type: ignore[assignment]
-                    self._save(path, view, pyramid)  # type: ignore[arg-type]
+                loaded = list(pool.map(lambda p: self._decode(p, view), chunk))
+                good = [(path, item) for path, item in zip(chunk, loaded, strict=True)
+                        if item is not None]
+                if good:
+                    outputs = self._run(np.stack([pixels for _, (pixels, _) in good]))
+                    for index, (path, (_, size)) in enumerate(good):
+                        self._sizes[path] = size
+                        pyramid = tuple(o[index].astype(np.float16) for o in outputs)
+                        self._memory[(path, view.key())] = pyramid  # type: ignore[assignment]
+                        self._save(path, view, pyramid)  # type: ignore[arg-type]
                 done += len(chunk)
                 if progress is not None:
                     progress(done)
+        failed = {p: self.unreadable[p] for p in wanted if p in self.unreadable}
+        if failed:
+            raise UnreadableImages(failed)
         return [self._memory[(str(p), view.key())] for p in paths]
+
+    def get_readable(
+        self,
+        paths: Sequence[str | Path],
+        view: View,
+        **kwargs,
+    ) -> tuple[list[str], list[Pyramid]]:
+        """(the paths that decode, their features): unreadable images are left out and
+        recorded in ``unreadable``."""
+        try:
+            kept = [p for p in map(str, paths) if p not in self.unreadable]
+            return kept, self.get(kept, view, **kwargs)
+        except UnreadableImages:
+            # Everything readable is in memory now: the second call computes nothing.
+            kept = [p for p in kept if p not in self.unreadable]
+            return kept, self.get(kept, view)
+
+    def _decode(self, path: str, view: View) -> tuple[np.ndarray, tuple[int, int]] | None:
+        try:
+            return load_view(path, self.size, view)
+        except ImageDecodeError as exc:
+            self.unreadable[path] = str(exc)
+        except (OSError, ValueError, SyntaxError, EOFError) as exc:  # the header, via size
+            self.unreadable[path] = f"cannot decode image {path}: {type(exc).__name__}: {exc}"
+        return None
 
     def forget(self, view: View) -> None:
         """Drop in-memory features of ``view`` (disk files stay) to bound memory."""

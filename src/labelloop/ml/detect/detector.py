@@ -11,7 +11,6 @@ import numpy as np
 
 from labelloop.ml.detect._calibration import PlattMap
 from labelloop.ml.detect._features import FLIPPED, ORIGINAL, FeatureStore
-from labelloop.ml.features.preprocess import ImageDecodeError
 from labelloop.ml.hard.detection import DetectionHardnessStats, detection_hardness
 
 FORMAT_VERSION = 1
@@ -84,6 +83,8 @@ class TrainedDetector:
     ):
         self.meta = meta
         self._state = state
+        # Labeled images the trainer left out because their pixels do not decode.
+        self.skipped_training: dict[str, str] = {}
         self.cache_dir = cache_dir
         self._store = store or FeatureStore(cache_dir, meta.input_size,
                                             feature_cache_dir=feature_cache_dir,
@@ -148,23 +149,23 @@ class TrainedDetector:
 
         if self._runner is None:
             self._runner = onnx_runner(self.head())
-        readable, errors = [], {}
-        for path in map(str, paths):
-            try:
-                self._store.image_size(path)
-                readable.append(path)
-            except (OSError, ImageDecodeError) as exc:
-                errors[path] = f"cannot decode image {path}: {exc}"
+        readable, errors = list(self._store.readable_sizes(paths)), {}
         total = len(views) * len(readable)
-        found = {}
+        features = {}
         for number, view in enumerate(views):
-            pyramids = self._store.get(
+            # A header can read while the pixels do not: such images drop out here.
+            kept, pyramids = self._store.get_readable(
                 readable, view, should_cancel=should_cancel,
                 progress=None if progress is None else
                 (lambda n, base=number * len(readable): progress(base + n, total)))
-            sizes = [self._store.image_size(p) for p in readable]
-            found[view] = candidates_for(self._runner, pyramids, sizes, self.meta.input_size,
-                                         view, score_map=self.meta.platt)
+            features[view] = dict(zip(kept, pyramids, strict=True))
+        wanted = set(map(str, paths))
+        errors.update({p: why for p, why in self._store.unreadable.items() if p in wanted})
+        readable = [p for p in readable if all(p in features[v] for v in views)]
+        sizes = [self._store.image_size(p) for p in readable]
+        found = {view: candidates_for(self._runner, [features[view][p] for p in readable], sizes,
+                                      self.meta.input_size, view, score_map=self.meta.platt)
+                 for view in views}
         return readable, errors, found
 
     def save(self, folder: str | Path) -> Path:

@@ -9,7 +9,14 @@ from pathlib import Path
 import numpy as np
 
 from labelloop.ml.detect._calibration import Calibration, HeldOutImage, calibrate
-from labelloop.ml.detect._features import FLIPPED, ORIGINAL, FeatureStore, View, boxes_to_view
+from labelloop.ml.detect._features import (
+    FLIPPED,
+    ORIGINAL,
+    FeatureStore,
+    UnreadableImages,
+    View,
+    boxes_to_view,
+)
 from labelloop.ml.detect._validation import check_training_input, choose_input_size
 from labelloop.ml.detect.detector import DetectorMeta, TrainedDetector, head_state
 
@@ -70,11 +77,18 @@ class DetectorTrainer:
         settings = self.settings
         paths = [str(p) for p in images]
         probe = FeatureStore(self.cache_dir, 0)
-        sizes = [probe.image_size(p) for p in paths]
+        readable = probe.readable_sizes(paths)
+        if len(readable) < len(paths):  # checked below with the boxes of the readable ones
+            keep = [i for i, p in enumerate(paths) if p in readable]
+            paths, boxes = [paths[i] for i in keep], [boxes[i] for i in keep]
+        if not paths:
+            raise UnreadableImages(probe.unreadable)
+        sizes = [readable[p] for p in paths]
         labeled = check_training_input(paths, boxes, n_classes, sizes)
         size = settings.input_size or choose_input_size(sizes, labeled)
         store = FeatureStore(self.cache_dir, size, feature_cache_dir=self.feature_cache_dir,
                              weights_path=self.weights_path)
+        store.unreadable.update(probe.unreadable)
         use_unlabeled = settings.use_unlabeled and len(unlabeled) > 0
         views = [View(flip, scale) for scale in settings.train_scales for flip in (False, True)]
         fold_steps = max(1, int(settings.steps * settings.cv_steps_fraction))
@@ -83,8 +97,18 @@ class DetectorTrainer:
                             + n_folds * fold_steps + settings.steps
                             + (2 * len(unlabeled) + settings.steps if use_unlabeled else 0))
 
-        training_views = []
-        for view in views:
+        # Labeled images whose pixels do not decode are left out of training (and reported
+        # in ``skipped``) rather than failing the job; the rest must still hold a box.
+        kept, first = store.get_readable(paths, views[0], progress=tracker.stage(),
+                                         should_cancel=should_cancel)
+        tracker.finish_stage(len(paths))
+        if len(kept) < len(paths):
+            keep = [i for i, p in enumerate(paths) if p in set(kept)]
+            if not any(len(labeled[i][1]) for i in keep):
+                raise UnreadableImages(store.unreadable)
+            paths, sizes, labeled = kept, [sizes[i] for i in keep], [labeled[i] for i in keep]
+        training_views = [first]
+        for view in views[1:]:
             pyramids = store.get(paths, view, progress=tracker.stage(), should_cancel=should_cancel)
             tracker.finish_stage(len(paths))
             training_views.append(pyramids)
@@ -130,9 +154,13 @@ class DetectorTrainer:
         meta = DetectorMeta(
             n_classes=n_classes, input_size=size, head_width=64, platt=calibration.platt,
             stats=calibration.stats, metrics=metrics)
-        return TrainedDetector(head_state(head), meta, cache_dir=self.cache_dir,
-                               feature_cache_dir=self.feature_cache_dir,
-                               weights_path=self.weights_path, store=store)
+        detector = TrainedDetector(head_state(head), meta, cache_dir=self.cache_dir,
+                                   feature_cache_dir=self.feature_cache_dir,
+                                   weights_path=self.weights_path, store=store)
+        # Labeled images left out because their pixels do not decode: path -> reason.
+        detector.skipped_training = {p: store.unreadable[p] for p in map(str, images)
+                                     if p in store.unreadable}
+        return detector
 
 
 def _training_view(pyramid, labeled, image_size, input_size, view: View):
@@ -151,9 +179,14 @@ def _pseudo_labeled(head, store: FeatureStore, paths: list[str], calibration: Ca
     from labelloop.ml.detect._inference import candidates_for, torch_runner
     from labelloop.ml.detect._train import TrainingView
 
-    pyramids = {view: store.get(paths, view, progress=tracker.stage(),
-                                should_cancel=should_cancel) for view in (ORIGINAL, FLIPPED)}
-    tracker.finish_stage(2 * len(paths))
+    total = len(paths)
+    paths, first = store.get_readable(paths, ORIGINAL, progress=tracker.stage(),
+                                      should_cancel=should_cancel)
+    tracker.finish_stage(total)
+    pyramids = {ORIGINAL: first,
+                FLIPPED: store.get(paths, FLIPPED, progress=tracker.stage(),
+                                   should_cancel=should_cancel)}
+    tracker.finish_stage(total)
     sizes = [store.image_size(p) for p in paths]
     found = candidates_for(torch_runner(head), pyramids[ORIGINAL], sizes, store.size, ORIGINAL,
                            score_map=calibration.platt)
