@@ -301,7 +301,8 @@ def _latest_runs(rows) -> list[dict]:
 
 def summary_table(rows) -> list[str]:
     lines = ["| dataset | K | unlabeled | seeds | labeled imgs | AP50 (mean) | AP50 per class "
-             "| shown P / R | typed false ok (n) | typed missed ok (n) | typed none ok (n) | hard share "
+             "| shown P / R | typed false ok (n) | typed missed ok (n) | typed none ok (n) "
+             "| hard share "
              "| effort saved | residual err | train s |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     groups: dict[tuple, list] = {}
