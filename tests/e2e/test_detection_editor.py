@@ -36,7 +36,7 @@ def test_draw_edit_and_delete_a_box(page, server):
     page.locator(f".tile[data-image-id='{first['id']}']").click()
     editor = page.locator("[data-testid=box-editor]")
     editor.wait_for()
-    page.wait_for_timeout(200)  # the stage is laid out on the next frame
+    page.locator(".stage-image[data-laid-out=true]").wait_for()  # sized to the stage
     area = editor.bounding_box()
 
     def at(x: float, y: float) -> tuple[float, float]:
@@ -67,7 +67,7 @@ def test_draw_edit_and_delete_a_box(page, server):
     # Back to it: select the box, delete it, undo the deletion, delete again, save "no objects".
     page.keyboard.press("ArrowLeft")
     page.locator(f".editor[data-image-id='{first['id']}']").wait_for()
-    page.wait_for_timeout(200)
+    page.locator(".stage-image[data-laid-out=true]").wait_for()
     area = editor.bounding_box()
     page.mouse.click(*at(190, 170))
     page.keyboard.press("Delete")
@@ -155,7 +155,7 @@ def test_review_proposals_with_hints(page, server):
     screenshot(page, "review-detection")
 
     # The hint was right: draw the missed object's box, then confirm with the correction.
-    page.wait_for_timeout(200)
+    page.locator(".stage-image[data-laid-out=true]").wait_for()
     area = editor.bounding_box()
 
     def at(x: float, y: float) -> tuple[float, float]:

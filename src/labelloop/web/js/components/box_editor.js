@@ -36,6 +36,7 @@ export class BoxEditor {
     this.scale = Math.min(width / this.W, height / this.H);
     this.element.style.width = `${Math.round(this.W * this.scale)}px`;
     this.element.style.height = `${Math.round(this.H * this.scale)}px`;
+    this.element.dataset.laidOut = "true"; // on screen at its size: pointer input maps right
     this.render();
   }
 
