@@ -42,6 +42,7 @@ def test_detection_job_finds_the_objects(app, tmp_path):
                 found += bool(ious.max() >= 0.5)
     assert found >= 0.6 * total, f"found {found} of {total} objects"
     assert done.result["model"]["name"] == "shapes-detector"
+    assert done.metrics["feature_cache_evicted"] == {"files": 0, "bytes": 0}  # under 4 GB
     # confirm the images typed none in one go; they become labeled with the shown boxes
     confirmed = annotating.confirm(app, "shapes", all_not_hard=True)
     for image_id in confirmed.changed:

@@ -49,3 +49,36 @@ def test_input_size_follows_the_smallest_objects():
     large = [(np.array([[0, 0, 200, 300.0]]), np.array([0]))]
     assert choose_input_size([(640, 480)], small) == 512  # 30 px of 640 -> 24 px at 512
     assert choose_input_size([(640, 480)], large) == 320
+
+
+def test_feature_cache_evicts_least_recently_used_files_first(tmp_path):
+    import os
+
+    from labelloop.ml.detect import prune_feature_cache
+
+    files = []
+    for age, name in enumerate(["newest", "middle", "oldest"]):
+        file = tmp_path / f"{name}.npz"
+        file.write_bytes(b"x" * 1000)
+        stamp = 1_700_000_000 - age * 60
+        os.utime(file, (stamp, stamp))
+        files.append(file)
+    (tmp_path / "notes.txt").write_bytes(b"y" * 5000)  # not a feature file: never touched
+
+    assert prune_feature_cache(tmp_path, 3000) == (0, 0)
+    assert prune_feature_cache(tmp_path, 1500) == (2, 2000)
+    assert [f.name for f in files if f.exists()] == ["newest.npz"]
+    assert (tmp_path / "notes.txt").exists()
+    assert prune_feature_cache(tmp_path, 0) == (1, 1000)
+
+
+def test_feature_cache_size_comes_from_the_environment():
+    from labelloop.config import Settings
+
+    home = {"LABELLOOP_HOME": "/tmp/somewhere"}
+    assert Settings.from_env(home).feature_cache_bytes == 4_000_000_000
+    assert Settings.from_env({**home, "LABELLOOP_FEATURE_CACHE_GB": "0.5"}).feature_cache_bytes \
+        == 500_000_000
+    for bad in ("lots", "-1", "nan"):
+        with pytest.raises(ValueError, match="LABELLOOP_FEATURE_CACHE_GB"):
+            Settings.from_env({**home, "LABELLOOP_FEATURE_CACHE_GB": bad})

@@ -41,10 +41,8 @@ def run_auto_label(app: AppContext, job: Job, reporter) -> JobOutcome:
     ]
     open_paths = [str(app.blobs.path_for(img.sha256)) for img in open_images]
 
-    trainer = DetectorTrainer(
-        app.settings.cache_dir / "backbone",
-        feature_cache_dir=app.settings.cache_dir / "detection-features",
-    )
+    feature_dir = app.settings.cache_dir / "detection-features"
+    trainer = DetectorTrainer(app.settings.cache_dir / "backbone", feature_cache_dir=feature_dir)
     reporter.stage("training the detector", 1)
     t0 = time.monotonic()
     detector = trainer.fit(
@@ -63,6 +61,9 @@ def run_auto_label(app: AppContext, job: Job, reporter) -> JobOutcome:
         open_paths, progress=reporter.update, should_cancel=reporter.should_cancel
     )
     predict_seconds = time.monotonic() - t0
+    from labelloop.ml.detect import prune_feature_cache
+
+    pruned, freed = prune_feature_cache(feature_dir, app.settings.feature_cache_bytes)
     reporter.stage("saving the model")
     folder = app.settings.model_dir / f"job-{job.id}"
     detector.save(folder)
@@ -96,6 +97,7 @@ def run_auto_label(app: AppContext, job: Job, reporter) -> JobOutcome:
         "train_seconds": round(train_seconds, 2),
         "predict_seconds": round(predict_seconds, 2),
         "total_seconds": round(time.monotonic() - started, 2),
+        "feature_cache_evicted": {"files": pruned, "bytes": freed},
     }
     model = ModelToSave(
         name=f"{dataset.name}-detector",

@@ -54,6 +54,7 @@ _LAZY = {
     "TrainedDetector": "labelloop.ml.detect.detector",
     "DetectorSettings": "labelloop.ml.detect.trainer",
     "DetectorTrainer": "labelloop.ml.detect.trainer",
+    "prune_feature_cache": "labelloop.ml.detect._features",
 }
 
 
@@ -75,5 +76,6 @@ __all__ = [
     "match_boxes",
     "mean_average_precision",
     "nms",
+    "prune_feature_cache",
     "voc_average_precision",
 ]

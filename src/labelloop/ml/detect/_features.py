@@ -15,6 +15,7 @@ benchmark run does not run the backbone again.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import tempfile
@@ -249,6 +250,8 @@ class FeatureStore:
         file = self._file(path, view)
         if file is None or not file.is_file():
             return False
+        with contextlib.suppress(OSError):  # the eviction order of ``prune_feature_cache``
+            os.utime(file)
         with np.load(file) as data:
             self._memory[(path, view.key())] = (data["p8"], data["p16"], data["p32"])
             self._sizes[path] = (int(data["size"][0]), int(data["size"][1]))
@@ -267,6 +270,27 @@ class FeatureStore:
             os.replace(tmp, file)  # atomic: a concurrent reader never sees half a file
         finally:
             Path(tmp).unlink(missing_ok=True)
+
+
+def prune_feature_cache(folder: str | Path, max_bytes: int) -> tuple[int, int]:
+    """Delete the least recently used feature files until ``folder`` holds at most
+    ``max_bytes``; returns (files removed, bytes freed). A used file's time is refreshed on
+    every load, so the images of recent jobs stay."""
+    entries = []
+    for file in Path(folder).glob("*.npz"):
+        with contextlib.suppress(OSError):  # another process may prune at the same time
+            stat = file.stat()
+            entries.append((stat.st_mtime_ns, stat.st_size, file))
+    total = sum(size for _, size, _ in entries)
+    removed = freed = 0
+    for _, size, file in sorted(entries, key=lambda e: e[0]):
+        if total - freed <= max_bytes:
+            break
+        with contextlib.suppress(FileNotFoundError):
+            file.unlink()
+            removed += 1
+            freed += size
+    return removed, freed
 
 
 def boxes_to_view(
