@@ -171,12 +171,21 @@ class FeatureStore:
         wanted = list(dict.fromkeys(str(p) for p in paths))
         missing = [p for p in wanted if p not in self.unreadable and not self._load(p, view)]
         done = len(wanted) - len(missing)
+        chunks = [missing[start:start + _BATCH] for start in range(0, len(missing), _BATCH)]
         with ThreadPoolExecutor(max_workers=2) as pool:
-            for start in range(0, len(missing), _BATCH):
+
+            def decode(chunk):
+                return [pool.submit(self._decode, p, view) for p in chunk]
+
+            ahead = decode(chunks[0]) if chunks else []
+            for number, chunk in enumerate(chunks):
                 if should_cancel is not None and should_cancel():
+                    for future in ahead:
+                        future.cancel()
                     raise Cancelled("cancelled while computing detection features")
-                chunk = missing[start : start + _BATCH]
-                loaded = list(pool.map(lambda p: self._decode(p, view), chunk))
+                loaded = [future.result() for future in ahead]
+                # The next chunk decodes while the backbone runs on this one.
+                ahead = decode(chunks[number + 1]) if number + 1 < len(chunks) else []
                 good = [(path, item) for path, item in zip(chunk, loaded, strict=True)
                         if item is not None]
                 if good:

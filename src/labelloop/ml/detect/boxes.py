@@ -54,14 +54,24 @@ def nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float) -> np.ndarr
     if len(boxes) != len(scores):
         raise ValueError(f"{len(boxes)} boxes but {len(scores)} scores")
     order = np.argsort(-scores, kind="stable")
-    overlaps = iou_matrix(boxes[order], boxes[order])
-    suppressed = np.zeros(len(order), dtype=bool)
+    ranked = boxes[order]
+    areas = box_area(ranked)
+    # Overlaps of each kept box with the boxes still in play only: thousands of low-scored
+    # candidates an image made the full n x n matrix most of the prediction time.
+    remaining = np.arange(len(order))
     keep: list[int] = []
-    for rank in range(len(order)):
-        if suppressed[rank]:
-            continue
-        keep.append(int(order[rank]))
-        suppressed |= overlaps[rank] > iou_threshold
+    while remaining.size:
+        best, rest = remaining[0], remaining[1:]
+        keep.append(int(order[best]))
+        if not rest.size:
+            break
+        top_left = np.maximum(ranked[best, :2], ranked[rest, :2])
+        bottom_right = np.minimum(ranked[best, 2:], ranked[rest, 2:])
+        wh = np.clip(bottom_right - top_left, 0, None)
+        inter = wh[:, 0] * wh[:, 1]
+        union = areas[best] + areas[rest] - inter
+        overlap = np.where(union > _EPS_AREA, inter / np.maximum(union, _EPS_AREA), 0.0)
+        remaining = rest[overlap <= iou_threshold]
     return np.asarray(keep, dtype=np.int64)
 
 
