@@ -35,7 +35,8 @@ function took(t) {
 
 // The figures people look for first, in this order; every other figure is one hover away.
 const HEADLINE_METRICS = [
-  "cv_accuracy", "estimated_accuracy", "estimated_precision_not_hard", "hard_images", "map50",
+  "cv_accuracy", "estimated_accuracy", "estimated_precision_not_hard", "hard_images",
+  "ap50_estimate", "precision_at_show", "recall_at_show",
 ];
 
 function metricsSummary(t) {
@@ -53,7 +54,7 @@ function metricsSummary(t) {
 }
 
 function formatMetric(key, value) {
-  if (/accuracy|precision|recall|map/.test(key) && value >= 0 && value <= 1) return `${(value * 100).toFixed(1)}%`;
+  if (/accuracy|precision|recall|ap50/.test(key) && value >= 0 && value <= 1) return `${(value * 100).toFixed(1)}%`;
   return formatNumber(value);
 }
 
