@@ -4,29 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
-#: Rows of a probability matrix may deviate from summing to 1 by this much (float error).
-_PROBA_SUM_TOLERANCE = 1e-3
+from labelloop.ml._checks import check_matrix
+from labelloop.ml._checks import check_proba as _check_proba
 
 
 def check_proba(proba: object, *, name: str = "proba", n_classes: int | None = None) -> np.ndarray:
     """``proba`` as a finite (n, k) float array with k >= 2 and rows summing to 1."""
-    array = np.asarray(proba)
-    if array.ndim != 2 or array.shape[0] == 0:
-        raise ValueError(
-            f"{name} must be a non-empty (n_images, n_classes) array, got {array.shape}"
-        )
-    if not np.issubdtype(array.dtype, np.number):
-        raise ValueError(f"{name} must be numeric, got dtype {array.dtype}")
-    array = array.astype(np.float64, copy=False)
-    if array.shape[1] < 2:
-        raise ValueError(f"{name} needs at least 2 classes (columns), got {array.shape[1]}")
-    if n_classes is not None and array.shape[1] != n_classes:
-        raise ValueError(f"{name} must have {n_classes} columns like proba, got {array.shape[1]}")
-    if not np.all(np.isfinite(array)):
-        raise ValueError(f"{name} holds NaN or infinite values")
-    if np.any(array < 0) or np.any(np.abs(array.sum(axis=1) - 1.0) > _PROBA_SUM_TOLERANCE):
-        raise ValueError(f"{name} rows must be non-negative and sum to 1")
-    return array
+    return _check_proba(proba, name=name, n_classes=n_classes, min_classes=2)
 
 
 def check_targets(targets: object, n: int, n_classes: int, *, name: str) -> np.ndarray:
@@ -47,16 +31,4 @@ def check_embeddings(
     X: object, *, name: str, n_rows: int | None = None, n_features: int | None = None
 ) -> np.ndarray:
     """``X`` as a finite 2-D float array, optionally with a given number of rows/columns."""
-    array = np.asarray(X)
-    if array.ndim != 2:
-        raise ValueError(f"{name} must be a 2-D array (n_images, n_features), got {array.shape}")
-    if not np.issubdtype(array.dtype, np.number):
-        raise ValueError(f"{name} must be numeric, got dtype {array.dtype}")
-    array = array.astype(np.float64, copy=False)
-    if n_rows is not None and array.shape[0] != n_rows:
-        raise ValueError(f"{name} must have {n_rows} rows, got {array.shape[0]}")
-    if n_features is not None and array.shape[1] != n_features:
-        raise ValueError(f"{name} must have {n_features} columns, got {array.shape[1]}")
-    if not np.all(np.isfinite(array)):
-        raise ValueError(f"{name} holds NaN or infinite values")
-    return array
+    return check_matrix(X, name=name, n_rows=n_rows, n_cols=n_features)
