@@ -11,7 +11,7 @@ API::
         boxes,             # per image: [(label_index, x, y, w, h), ...], pixels of the
                            # displayed (EXIF-rotated) image
         n_classes,
-        unlabeled=(),      # image paths; used for pseudo-labels when settings allow
+        unlabeled=(),      # image paths; pseudo-labels if settings.use_unlabeled (off)
         progress=None,     # progress(done, total), called per training step / image
         should_cancel=None # () -> bool; checked every step, raises ml.features.Cancelled
     )                      # -> TrainedDetector; ValueError names a bad box / image
