@@ -110,37 +110,3 @@ def test_resolution_shift_is_reported():
 def test_mismatched_candidate_arrays_are_rejected():
     with pytest.raises(ValueError, match="2 boxes but 1 scores"):
         Candidates(np.zeros((2, 4)), np.zeros(1), np.zeros(2))
-
-
-def test_both_risks_present_the_type_follows_the_weighted_larger_one():
-    # A shown box at 0.6 (40% false) and a hint at 0.45 (45% missed): missed by a little.
-    original = candidates((CAT, 0.6, 0), (DOG, 0.45, 1))
-    as_measured = detection_hardness(original, original, STATS)
-    assert as_measured.hard_type is DetectionHardType.MISSED_DETECTION
-    assert as_measured.p_false == pytest.approx(0.4) and as_measured.p_missed == pytest.approx(0.45)
-    # Held-out images said miss estimates run high: the same image is typed false detection,
-    # with the same hardness (the weight only chooses the type).
-    from dataclasses import replace
-
-    discounted = detection_hardness(original, original, replace(STATS, missed_weight=0.5))
-    assert discounted.hard_type is DetectionHardType.FALSE_DETECTION
-    assert discounted.coefficient == pytest.approx(as_measured.coefficient)
-
-
-def test_missed_weight_is_fitted_to_type_held_out_images_right():
-    from labelloop.ml.detect._calibration import _missed_weight
-
-    # Miss risks run twice too high: images with p_missed in (p_false, 2 p_false) really
-    # hold a false box only; the others really miss an object only.
-    rng = np.random.default_rng(0)
-    p_false = rng.uniform(0.1, 0.24, 60)
-    ratio = rng.uniform(0.2, 4.0, 60)
-    p_missed = p_false * ratio  # at most 0.96: a probability
-    really_missed = ratio > 2.0
-    risks = np.stack([p_false, p_missed], axis=1)
-    truth = np.stack([~really_missed, really_missed], axis=1)
-    assert _missed_weight(risks, truth) == 0.5
-    # Calibrated risks keep the weight at 1, and too few images do not move it.
-    truth_at_one = np.stack([ratio <= 1.0, ratio > 1.0], axis=1)
-    assert _missed_weight(risks, truth_at_one) == 1.0
-    assert _missed_weight(risks[:3], truth[:3]) == 1.0

@@ -35,8 +35,6 @@ HINT_MIN_PRECISION = 0.3
 NONE_TARGET = 0.8  # share of images typed "none" that should be fully right
 PSEUDO_LABEL_PRECISION = 0.9  # pseudo-labels must be right this often on held-out images
 _MIN_FLAGGED_TO_MEASURE = 5
-# Weights tried for the miss risk against the false-box risk when typing a hard image.
-MISSED_WEIGHTS = (0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 4.0, 10.0)
 _LOGIT_CLIP = 1e-4
 
 
@@ -90,7 +88,6 @@ def calibrate(held_out: list[HeldOutImage], n_classes: int, empty_image_rate: fl
         "ap50_estimate": float(ap50), "show_threshold": show,
         "precision_at_show": precision, "recall_at_show": recall,
         "hint_threshold": hint, "hard_threshold": stats.hard_threshold,
-        "missed_weight": stats.missed_weight,
         "held_out_images": float(len(held_out)), "held_out_objects": float(n_objects),
     }
     return Calibration(platt, stats, pseudo, metrics)
@@ -200,17 +197,15 @@ def _precision_of(parts: list[np.ndarray]) -> float:
 
 def _with_hard_threshold(images: list[HeldOutImage], stats: DetectionHardnessStats
                          ) -> DetectionHardnessStats:
-    """Largest threshold whose held-out ``none`` images are >= NONE_TARGET fully right, and
-    the ``missed_weight`` that types the held-out hard images best."""
-    coefficients, fully_right, risks, truth = [], [], [], []
+    """Largest threshold whose held-out ``none`` images are >= NONE_TARGET fully right."""
+    coefficients, fully_right = [], []
     for image in images:
         typed = detection_hardness(image.original, image.mirrored, stats)
-        matching = match_boxes(typed.shown.boxes, typed.shown.scores, typed.shown.labels,
-                               image.gt_boxes, image.gt_labels)
+        right = _hits(typed.shown, image)
+        found = match_boxes(typed.shown.boxes, typed.shown.scores, typed.shown.labels,
+                            image.gt_boxes, image.gt_labels).gt_matched
         coefficients.append(typed.coefficient)
-        fully_right.append(bool(matching.true_positives.all() and matching.gt_matched.all()))
-        risks.append((typed.p_false, typed.p_missed))
-        truth.append((not matching.true_positives.all(), not matching.gt_matched.all()))
+        fully_right.append(bool(right.all() and found.all()))
     order = np.argsort(coefficients, kind="stable")
     sorted_coefficients = np.asarray(coefficients)[order]
     share_right = np.cumsum(np.asarray(fully_right)[order]) / np.arange(1, len(order) + 1)
@@ -222,25 +217,4 @@ def _with_hard_threshold(images: list[HeldOutImage], stats: DetectionHardnessSta
             # Halfway to the next image keeps this one in "none" and the next one out.
             upper = sorted_coefficients[index + 1] if index + 1 < len(order) else 1.0
             threshold = float((sorted_coefficients[index] + upper) / 2)
-    hard = np.asarray(coefficients) >= threshold
-    weight = _missed_weight(np.asarray(risks).reshape(-1, 2)[hard],
-                            np.asarray(truth, dtype=bool).reshape(-1, 2)[hard])
-    return DetectionHardnessStats(**{**stats.__dict__, "hard_threshold": threshold,
-                                     "missed_weight": weight})
-
-
-def _missed_weight(risks: np.ndarray, truth: np.ndarray) -> float:
-    """The weight on the miss risk that types most held-out hard images right (a type is
-    right when the image really has that problem); 1 when too few images to tell, and the
-    weight nearest 1 among equals."""
-    if len(risks) < _MIN_FLAGGED_TO_MEASURE:
-        return 1.0
-    p_false, p_missed = risks[:, 0], risks[:, 1]
-    has_false, has_missed = truth[:, 0], truth[:, 1]
-    best, best_right = 1.0, -1
-    for weight in sorted(MISSED_WEIGHTS, key=lambda w: abs(np.log(w))):
-        typed_missed = weight * p_missed > p_false
-        right = int(np.sum(np.where(typed_missed, has_missed, has_false)))
-        if right > best_right:
-            best, best_right = weight, right
-    return float(best)
+    return DetectionHardnessStats(**{**stats.__dict__, "hard_threshold": threshold})

@@ -9,10 +9,9 @@ with, except the overlap rules of what "the same object" means.
 
 An image's hardness is the probability that something in it needs fixing:
 ``1 - P(every shown box right) * P(no object missed)``; it is typed by the larger of the two
-risks (the miss risk weighted by ``missed_weight``) once it reaches ``hard_threshold``.
-Each shown box's probability of being right is its calibrated score, capped by the measured
-precision of boxes that share a warning sign (no counterpart in the mirrored view, a duplicate
-of another box, another label almost as likely).
+risks once it reaches ``hard_threshold``. Each shown box's probability of being right is its
+calibrated score, capped by the measured precision of boxes that share a warning sign (no
+counterpart in the mirrored view, a duplicate of another box, another label almost as likely).
 """
 
 from __future__ import annotations
@@ -74,9 +73,6 @@ class DetectionHardnessStats:
     unseen_miss_rate: float = 0.0  # objects with no candidate at all, per shown box
     empty_image_rate: float = 0.0  # share of labeled images with no object
     typical_long_side: float = 0.0  # median long side of training images, 0 = unknown
-    # Weight of the miss risk against the false-box risk when a hard image is typed, fitted on
-    # held-out images (the estimates of the two risks need not be equally well calibrated).
-    missed_weight: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -142,7 +138,7 @@ def detection_hardness(
             reasons.add(DetectionReason.RESOLUTION_SHIFT)
     if coefficient < stats.hard_threshold:
         hard_type = DetectionHardType.NONE
-    elif p_false >= stats.missed_weight * p_missed:
+    elif p_false >= p_missed:
         hard_type = DetectionHardType.FALSE_DETECTION
         if len(doubtful) == 0:  # no single box is below even odds: point at the weakest
             weakest = int(np.argmin(confidence))
