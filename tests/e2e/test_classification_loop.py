@@ -133,6 +133,13 @@ def test_label_smart_label_review_confirm(page, server, tmp_path):
     page.locator("a.tab.active[data-tab=to_confirm]").wait_for()
     hard = to_confirm(server, dataset_id, hard="true")
     page.locator("[data-testid=grid] .tile").first.wait_for()
+    # The job's own estimate and what to do with it: check the hard ones, bulk-confirm the rest.
+    advice = page.locator("[data-testid=confirm-advice]", has_text="right")
+    advice.wait_for()
+    assert re.search(rf"Job #{task['task_id']} estimates its not-hard proposals \d+\.\d% right",
+                     advice.inner_text())
+    if hard:
+        assert f"{len(hard)} hard to check one by one" in advice.inner_text()
     screenshot(page, "to-confirm")
     page.locator("[data-filter=hard][data-value=true]").click()
     wait_for_grid(page, tab="to_confirm", hard="true")

@@ -3,6 +3,7 @@
 import { api } from "../api.js";
 import { fill, fmtInt, h } from "../dom.js";
 import { href, navigate } from "../router.js";
+import { confirmAdvice } from "../components/confirm_advice.js";
 import { datasetHeader } from "../components/dataset_header.js";
 import { rememberQueue } from "../components/editor_queue.js";
 import { Selection } from "../components/selection.js";
@@ -41,22 +42,24 @@ export async function render(root, [datasetId], query) {
   const pager = h("div.pager");
   const selectionBar = h("div.selection-bar");
   const tabsNav = h("nav.tabs", { role: "tablist" });
+  const advice = h("p.small.muted.confirm-advice", { dataset: { testid: "confirm-advice" } });
   let page = { items: [], total: 0, next_after: null };
   const selection = new Selection(() => { paintSelection(); });
   const progress = new TaskProgress(dataset.id, { onFinish: () => reload() });
 
   const go = (changes) => navigate(`/datasets/${dataset.id}/images`, { ...query, ...changes });
 
-  root.append(
+  root.append(...[
     datasetHeader(dataset, "images", [
       h("button.button", { onclick: () => openSmartLabelingDialog(dataset, { onStarted: (task) => progress.watch(task) }) }, "Start smart labeling"),
     ]),
     progress.element,
     tabsNav,
     h("div.toolbar", filterBar({ tab, detection, palette, query, go }), tab === "to_confirm" ? selectionBar : h("span.small.muted", TAB_HINTS[tab])),
+    tab === "to_confirm" ? advice : null,
     grid,
     pager,
-  );
+  ].filter(Boolean));
 
   function paintTabs() {
     tabsNav.replaceChildren(...STATES.map((s) =>
@@ -148,6 +151,7 @@ export async function render(root, [datasetId], query) {
     paintTabs();
     paintGrid();
     paintSelection();
+    if (tab === "to_confirm") confirmAdvice(advice, dataset);
   }
 
   await reload();
