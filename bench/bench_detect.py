@@ -354,7 +354,9 @@ def write_report(results: Path, benchmarks: Path) -> None:
     notes = results.with_suffix(".notes.md")
     if notes.is_file():  # hand-written reading of the figures, kept with the results
         body += [notes.read_text().strip(), ""]
-    loops = [r for r in rows if r.get("mode") == "loop"]
+    loops = sorted({(r["dataset"], r["k"], r["seed"]): r for r in rows
+                    if r.get("mode") == "loop"}.values(),
+                   key=lambda r: (r["dataset"], r["k"], r["seed"]))
     if loops:
         body += ["Loop (check hardest 10% of the pool a round, retrain, stop on the model's "
                  "own AP50 estimate):", "",

@@ -1,7 +1,7 @@
 """Active learning on a detection dataset: the work of an auto-label job.
 
 Train the few-shot detector on the labeled images (pseudo-labels from the open ones are off:
-they lowered AP50 on the benchmark, see ``DetectorSettings.use_unlabeled``),
+they lowered AP50 on both benchmark sets, see ``DetectorSettings.use_unlabeled``),
 predict boxes on every open image with hard-example types, save the model version, and hand the
 predictions to the runner, which publishes them atomically.
 """

@@ -35,9 +35,9 @@ class DetectorSettings:
     # Scales of the training views (flipped and not): 0.7 shows objects smaller, the
     # cheapest scale augmentation with cached features.
     train_scales: tuple[float, ...] = (1.0, 0.7)
-    # Pseudo-labels from the unlabeled images: measured on bccd they cost 0.01-0.06 AP50 at
-    # K = 5 / 10 / 20 (3 seeds each), and on playing_cards_voc no score band was precise enough
-    # to take any (BENCHMARKS.md), so jobs do not use them; kept as an option to re-measure.
+    # Pseudo-labels from the unlabeled images: over 3 seeds at K = 5 / 10 / 20 they lowered
+    # mean AP50 by 0.02-0.10 on bccd and 0.03-0.07 on playing_cards_voc wherever any were
+    # taken (BENCHMARKS.md), so jobs do not use them; kept as an option to re-measure.
     use_unlabeled: bool = False
     max_pseudo_images: int = 200
     pseudo_weight: float = 0.5
