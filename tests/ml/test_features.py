@@ -607,3 +607,21 @@ def test_imagenet_classifier_recognises_real_shoes(torch_model):
     with torch.no_grad():
         top1 = torch_model(x).argmax(dim=1).tolist()
     assert sum(label in FOOTWEAR for label in top1) >= 12, top1
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="per-thread nice values are a Linux feature")
+def test_decoding_threads_yield_the_cores_to_inference():
+    import os
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from labelloop.ml.features.extractor import DECODE_NICENESS, yield_to_inference
+
+    def niceness() -> int:
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    before = niceness()
+    with ThreadPoolExecutor(max_workers=1, initializer=yield_to_inference) as pool:
+        decoding = pool.submit(niceness).result()
+    assert decoding == min(before + DECODE_NICENESS, 19)
+    assert niceness() == before  # the calling thread (inference) keeps its priority

@@ -8,6 +8,7 @@ for real. What was measured best on 2 cores is in ``BENCHMARKS.md`` ("Feature ex
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
@@ -38,6 +39,8 @@ from labelloop.ml.features.weights import backbone_id as weights_backbone_id
 
 EMBEDDING_DIM = 1280
 DEFAULT_BATCH_SIZE = 32
+# Nice value added to the decoding thread (see yield_to_inference).
+DECODE_NICENESS = 10
 # Batches decoded ahead of the one being embedded: one keeps the decoder busy during inference,
 # a second absorbs batches of slow images (large JPEGs, PNGs) without stalling inference.
 PREFETCH_BATCHES = 2
@@ -71,6 +74,17 @@ class EmbedResult:
         mask = np.ones(len(self.embeddings), dtype=bool)
         mask[list(self.failed)] = False
         return mask
+
+
+def yield_to_inference() -> None:
+    """Run this decoding thread at a lower CPU priority than ONNX Runtime's threads.
+
+    Decoding runs ahead of inference (PREFETCH_BATCHES), so it can wait; at equal priority
+    the scheduler splits the cores between them and the forward pass stalls. Linux applies a
+    nice value to one thread when given its thread id; elsewhere this does nothing.
+    """
+    with contextlib.suppress(AttributeError, OSError):  # not Linux, or not permitted
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), DECODE_NICENESS)
 
 
 def available_cores() -> int:
@@ -194,7 +208,9 @@ class FeatureExtractor:
 
         starts = list(range(0, total, batch_size))
         with ThreadPoolExecutor(
-            max_workers=self.decode_threads or 1, thread_name_prefix="labelloop-decode"
+            max_workers=self.decode_threads or 1,
+            thread_name_prefix="labelloop-decode",
+            initializer=yield_to_inference,
         ) as pool:
             pending: deque[_DecodingBatch] = deque()
             next_batch = 0
