@@ -82,3 +82,19 @@ def test_feature_cache_size_comes_from_the_environment():
     for bad in ("lots", "-1", "nan"):
         with pytest.raises(ValueError, match="LABELLOOP_FEATURE_CACHE_GB"):
             Settings.from_env({**home, "LABELLOOP_FEATURE_CACHE_GB": bad})
+
+
+def test_a_damaged_or_vanished_cache_file_is_computed_again(tmp_path, model_cache):
+    from labelloop.ml.detect._features import FeatureStore
+
+    image = tmp_path / "scene.png"
+    Image.new("RGB", (96, 64), (200, 30, 30)).save(image)
+    cache = tmp_path / "features"
+    first = FeatureStore(model_cache, 64, feature_cache_dir=cache).get([image], ORIGINAL)[0]
+    [file] = cache.glob("*.npz")
+    file.write_bytes(b"not a zip file")  # damaged on disk
+    again = FeatureStore(model_cache, 64, feature_cache_dir=cache).get([image], ORIGINAL)[0]
+    for a, b in zip(first, again, strict=True):
+        np.testing.assert_array_equal(a, b)
+    [rewritten] = cache.glob("*.npz")
+    assert rewritten.read_bytes()[:2] == b"PK"  # a real .npz again

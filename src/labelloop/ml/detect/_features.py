@@ -19,6 +19,7 @@ import contextlib
 import hashlib
 import os
 import tempfile
+import zipfile
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -261,9 +262,15 @@ class FeatureStore:
             return False
         with contextlib.suppress(OSError):  # the eviction order of ``prune_feature_cache``
             os.utime(file)
-        with np.load(file) as data:
-            self._memory[(path, view.key())] = (data["p8"], data["p16"], data["p32"])
-            self._sizes[path] = (int(data["size"][0]), int(data["size"][1]))
+        try:
+            with np.load(file) as data:
+                pyramid = (data["p8"], data["p16"], data["p32"])
+                size = (int(data["size"][0]), int(data["size"][1]))
+        except (OSError, KeyError, ValueError, zipfile.BadZipFile):
+            # Evicted by another job since the check, or damaged: compute it again.
+            return False
+        self._memory[(path, view.key())] = pyramid
+        self._sizes[path] = size
         return True
 
     def _save(self, path: str, view: View, pyramid: Pyramid) -> None:
