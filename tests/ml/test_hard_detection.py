@@ -110,3 +110,37 @@ def test_resolution_shift_is_reported():
 def test_mismatched_candidate_arrays_are_rejected():
     with pytest.raises(ValueError, match="2 boxes but 1 scores"):
         Candidates(np.zeros((2, 4)), np.zeros(1), np.zeros(2))
+
+
+def test_objects_no_candidate_found_raise_hardness_but_a_doubtful_box_sets_the_type():
+    from dataclasses import replace
+
+    # Half an object unseen per shown box (measured on held-out images): very likely some
+    # object is missing, but nothing points at it; the 0.6 box is what a person can check.
+    crowded = replace(STATS, unseen_miss_rate=0.5)
+    seen = candidates((CAT, 0.97, 0), (DOG, 0.6, 1))
+    result = detection_hardness(seen, seen, crowded)
+    assert result.p_missed > result.p_false  # the unseen risk is the larger one...
+    assert result.hard_type is DetectionHardType.FALSE_DETECTION  # ...but points nowhere
+    assert result.doubtful.tolist() == [1]
+    assert result.coefficient >= detection_hardness(seen, seen, STATS).coefficient
+
+
+def test_a_hint_outweighing_the_box_doubt_makes_it_a_missed_detection():
+    from dataclasses import replace
+
+    crowded = replace(STATS, unseen_miss_rate=0.5)
+    seen = candidates((CAT, 0.9, 0), (DOG, 0.45, 1))  # the dog is a hint, not a box
+    result = detection_hardness(seen, seen, crowded)
+    assert result.hard_type is DetectionHardType.MISSED_DETECTION
+    assert result.hints.boxes.tolist() == [DOG]
+
+
+def test_certain_boxes_in_a_crowded_dataset_are_typed_missed():
+    from dataclasses import replace
+
+    seen = candidates((CAT, 1.0, 0))
+    result = detection_hardness(seen, seen, replace(STATS, unseen_miss_rate=2.0))
+    assert result.p_false == 0.0
+    assert result.hard_type is DetectionHardType.MISSED_DETECTION
+    assert DetectionReason.CROWDED in codes(result)
