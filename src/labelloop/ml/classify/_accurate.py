@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
-from sklearn.utils.validation import check_is_fitted
 
+from labelloop.ml.classify._base import EmbeddingHead
 from labelloop.ml.classify._graph import (
     edge_weights,
     knn_affinity,
@@ -16,14 +15,13 @@ from labelloop.ml.classify._graph import (
 )
 from labelloop.ml.classify._memo import cached, digest
 from labelloop.ml.classify._normalize import EmbeddingNormalizer
-from labelloop.ml.classify._threads import limit_blas_threads
-from labelloop.ml.classify._validation import UNLABELED, check_embeddings, check_targets
+from labelloop.ml.classify._validation import UNLABELED
 
 #: Iteration cap of the L-BFGS solver.
 _MAX_ITER = 2000
 
 
-class AccurateHead(ClassifierMixin, BaseEstimator):
+class AccurateHead(EmbeddingHead):
     """Transductive normalisation + logistic head + kNN label propagation + self-training.
 
     ``fit(X, y)`` takes every image of the job; ``y`` is -1 for the unlabeled ones.
@@ -75,13 +73,7 @@ class AccurateHead(ClassifierMixin, BaseEstimator):
         self.pseudo_label_weight = pseudo_label_weight
         self.graph_weight = graph_weight
 
-    def fit(self, X: np.ndarray, y: np.ndarray) -> AccurateHead:
-        with limit_blas_threads(self.blas_threads):
-            return self._fit(X, y)
-
     def _fit(self, X: np.ndarray, y: np.ndarray) -> AccurateHead:
-        X = check_embeddings(X)
-        y = check_targets(y, X.shape[0])
         labeled = y != UNLABELED
         self.classes_ = np.unique(y[labeled])
         self.n_features_in_ = X.shape[1]
@@ -153,17 +145,7 @@ class AccurateHead(ClassifierMixin, BaseEstimator):
             filled[unlabeled[chosen]] = self.classes_[column]
         return filled
 
-    def predict_proba(self, X: np.ndarray) -> np.ndarray:
-        check_is_fitted(self, "model_")
-        with limit_blas_threads(self.blas_threads):
-            return self._predict_proba(X)
-
     def _predict_proba(self, X: np.ndarray) -> np.ndarray:
-        X = check_embeddings(X)
-        if X.shape[1] != self.n_features_in_:
-            raise ValueError(
-                f"X has {X.shape[1]} features, the head was fitted on {self.n_features_in_}"
-            )
         Z = self.normalizer_.transform(X)
         head = self.model_.predict_proba(Z)
         if self.graph_weight <= 0:
@@ -172,6 +154,3 @@ class AccurateHead(ClassifierMixin, BaseEstimator):
         weights = edge_weights(similarities, self.sharpness)[:, :, None]
         graph = normalize_rows((weights * self.label_distributions_[neighbours]).sum(axis=1))
         return (1.0 - self.graph_weight) * head + self.graph_weight * graph
-
-    def predict(self, X: np.ndarray) -> np.ndarray:
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]

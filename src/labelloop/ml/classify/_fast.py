@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
-from sklearn.utils.validation import check_is_fitted
 
+from labelloop.ml.classify._base import EmbeddingHead
 from labelloop.ml.classify._normalize import EmbeddingNormalizer
-from labelloop.ml.classify._threads import limit_blas_threads
-from labelloop.ml.classify._validation import UNLABELED, check_embeddings, check_targets
+from labelloop.ml.classify._validation import UNLABELED
 
 #: Iteration cap of the L-BFGS solver; the problems are small and converge well below it.
 _MAX_ITER = 2000
 
 
-class FastHead(ClassifierMixin, BaseEstimator):
+class FastHead(EmbeddingHead):
     """Logistic regression on power-transformed, centred, L2-normalised embeddings.
 
     Every statistic (centering mean, the classifier) is estimated on the labeled images only:
@@ -51,13 +49,7 @@ class FastHead(ClassifierMixin, BaseEstimator):
         self.center = center
         self.class_weight = class_weight
 
-    def fit(self, X: np.ndarray, y: np.ndarray) -> FastHead:
-        with limit_blas_threads(self.blas_threads):
-            return self._fit(X, y)
-
     def _fit(self, X: np.ndarray, y: np.ndarray) -> FastHead:
-        X = check_embeddings(X)
-        y = check_targets(y, X.shape[0])
         labeled = y != UNLABELED
         self.normalizer_ = EmbeddingNormalizer(power=self.power, center=self.center).fit(X[labeled])
         self.model_ = LogisticRegression(
@@ -67,18 +59,5 @@ class FastHead(ClassifierMixin, BaseEstimator):
         self.n_features_in_ = X.shape[1]
         return self
 
-    def predict_proba(self, X: np.ndarray) -> np.ndarray:
-        check_is_fitted(self, "model_")
-        with limit_blas_threads(self.blas_threads):
-            return self._predict_proba(X)
-
     def _predict_proba(self, X: np.ndarray) -> np.ndarray:
-        X = check_embeddings(X)
-        if X.shape[1] != self.n_features_in_:
-            raise ValueError(
-                f"X has {X.shape[1]} features, the head was fitted on {self.n_features_in_}"
-            )
         return self.model_.predict_proba(self.normalizer_.transform(X))
-
-    def predict(self, X: np.ndarray) -> np.ndarray:
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
