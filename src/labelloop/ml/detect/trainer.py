@@ -101,12 +101,13 @@ class DetectorTrainer:
                             + (2 * len(unlabeled) + settings.steps if use_unlabeled else 0))
 
         # Labeled images whose pixels do not decode are left out of training (and reported
-        # in ``skipped``) rather than failing the job; the rest must still hold a box.
+        # in ``skipped_training``) rather than failing the job; the rest must hold a box.
         kept, first = store.get_readable(paths, views[0], progress=tracker.stage(),
                                          should_cancel=should_cancel)
         tracker.finish_stage(len(paths))
         if len(kept) < len(paths):
-            keep = [i for i, p in enumerate(paths) if p in set(kept)]
+            decoded = set(kept)
+            keep = [i for i, p in enumerate(paths) if p in decoded]
             if not any(len(labeled[i][1]) for i in keep):
                 raise UnreadableImages(store.unreadable)
             paths, sizes, labeled = kept, [sizes[i] for i in keep], [labeled[i] for i in keep]
