@@ -49,13 +49,23 @@ def classifier(
     output_name: str = "scores",
     weights: np.ndarray | None = None,
     batch: int | str = "n",
+    log_shift: float | None = None,
 ) -> Path:
-    """(n, 3, H, W) or (n, H, W, 3) -> (n, classes) logits or probabilities."""
+    """(n, 3, H, W) or (n, H, W, 3) -> (n, classes) logits or probabilities. With
+    ``log_shift`` the logits become log(logits - log_shift): NaN for dark images, whose logits
+    fall below the shift (a broken model, for the checks that refuse non-finite answers)."""
     width, height = size
     shape = [batch, 3, height, width] if layout == "NCHW" else [batch, height, width, 3]
     w = weights if weights is not None else _weights(classes)
     nodes = _channel_means(input_name, layout)
-    nodes.append(helper.make_node("MatMul", ["means", "W"], ["logits"]))
+    nodes.append(helper.make_node("MatMul", ["means", "W"], ["raw_logits"]))
+    initializers = [numpy_helper.from_array(w.astype(np.float32), "W")]
+    if log_shift is None:
+        nodes.append(helper.make_node("Identity", ["raw_logits"], ["logits"]))
+    else:
+        nodes.append(helper.make_node("Sub", ["raw_logits", "shift"], ["shifted"]))
+        nodes.append(helper.make_node("Log", ["shifted"], ["logits"]))
+        initializers.append(numpy_helper.from_array(np.array(log_shift, np.float32), "shift"))
     if probabilities:
         nodes.append(helper.make_node("Softmax", ["logits"], [output_name], axis=1))
     else:
@@ -65,9 +75,7 @@ def classifier(
         "colour-classifier",
         [helper.make_tensor_value_info(input_name, TensorProto.FLOAT, shape)],
         [helper.make_tensor_value_info(output_name, TensorProto.FLOAT, [batch, w.shape[1]])],
-        initializer=[
-            numpy_helper.from_array(w.astype(np.float32), "W"),
-        ],
+        initializer=initializers,
     )
     return _save(graph, path)
 
@@ -87,9 +95,11 @@ def detector(
     size: tuple[int, int] = (64, 64),
     layout: str = "NCHW",
     score_bias: np.ndarray | None = None,
+    sigmoid: bool = True,
 ) -> Path:
     """Fixed ``boxes`` (m, 4) xyxy in input pixels with ``labels`` (m,); scores are
-    sigmoid(channel means @ score_weights (3, m) + score_bias)."""
+    sigmoid(channel means @ score_weights (3, m) + score_bias), or the raw logits without
+    ``sigmoid`` (a model that breaks the contract's 0..1 scores)."""
     width, height = size
     m = len(boxes)
     shape = ["n", 3, height, width] if layout == "NCHW" else ["n", height, width, 3]
@@ -103,7 +113,7 @@ def detector(
         helper.make_node("Tile", ["label_const", "tile_labels"], ["labels"]),
         helper.make_node("MatMul", ["means", "SW"], ["raw"]),
         helper.make_node("Add", ["raw", "SB"], ["biased"]),
-        helper.make_node("Sigmoid", ["biased"], ["scores"]),
+        helper.make_node("Sigmoid" if sigmoid else "Identity", ["biased"], ["scores"]),
     ]
     bias = score_bias if score_bias is not None else np.zeros(m, dtype=np.float32)
     graph = helper.make_graph(

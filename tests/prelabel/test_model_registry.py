@@ -124,6 +124,28 @@ def test_models_that_do_not_fit_are_refused_with_the_reason(cli_env, tmp_path, c
     assert not any(cli_env.model_dir.iterdir()) if cli_env.model_dir.exists() else True
 
 
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("class_names", "red", "'class_names' must be a list"),
+        ("outputs_probabilities", "false", "'outputs_probabilities' must be true or false"),
+        ("size", [32, "32"], "'size' must be a list of int"),
+        ("pad_value", True, "'pad_value' must be a number"),
+        ("output_names", ["scores"], "output_names must be an object"),
+    ],
+)
+def test_contract_fields_of_the_wrong_type_are_refused(
+    cli_env, colour_model, field, value, message
+):
+    # Read loosely, "red" would be three classes r, e, d and "false" would mean true.
+    path, contract = colour_model
+    data = json.loads(contract.read_text())
+    data[field] = value
+    contract.write_text(json.dumps(data))
+    assert message in error_of("model", "register", "bad", "--onnx", path, "--contract", contract)
+    assert run_json("model", "list") == []
+
+
 def test_export_writes_model_and_contract_that_register_again(cli_env, tmp_path, colour_model):
     path, contract = colour_model
     run("model", "register", "colours", "--onnx", path, "--contract", contract)
@@ -132,6 +154,12 @@ def test_export_writes_model_and_contract_that_register_again(cli_env, tmp_path,
     assert exported["model"] == "colours:1"
     assert sha(out / "model.onnx") == sha(path)
     assert "already holds" in error_of("model", "export", "colours", out)
+    assert "is a file" in error_of("model", "export", "colours", out / "model.onnx")
+    (tmp_path / "readonly").mkdir(mode=0o500)
+    if os.geteuid() != 0:  # root writes anywhere
+        assert "cannot create the export folder" in error_of(
+            "model", "export", "colours", tmp_path / "readonly" / "sub"
+        )
     run("model", "export", "colours", out, "--force")
     again = run_json(
         "model", "register", "brought-back", "--onnx", out / "model.onnx",

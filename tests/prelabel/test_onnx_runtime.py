@@ -216,3 +216,35 @@ def test_a_file_that_is_not_onnx_is_refused(tmp_path):
         OnnxModel(fake, contract).check()
     with pytest.raises(ModelMismatch, match="file not found"):
         OnnxModel(tmp_path / "missing.onnx", contract).check()
+
+
+def test_a_model_answering_nan_is_refused_and_its_nan_rows_fail_their_image(tmp_path):
+    # log(logits - 5): finite only for light images (every channel mean above 5/8), NaN for
+    # the mid-grey neutral input of the check and for darker images.
+    path = ob.classifier(tmp_path / "m.onnx", log_shift=5.0)
+    contract = ob.contract("classification", CLASSES, size=(32, 32), outputs_probabilities=False)
+    with pytest.raises(ModelMismatch, match="NaN or infinite class scores"):
+        OnnxModel(path, contract).check()
+    pink, mint = solid((250, 200, 200)), solid((200, 250, 200))
+    result = OnnxModel(path, contract).predict_arrays([pink, RED, mint])
+    assert list(result.failed) == [1] and "NaN" in result.failed[1]
+    assert np.isnan(result.probabilities[1]).all()
+    assert result.probabilities[[0, 2]].argmax(axis=1).tolist() == [0, 1]
+
+
+def test_detection_scores_outside_zero_to_one_are_refused(tmp_path):
+    boxes = np.array([[8, 8, 24, 24]], dtype=np.float32)
+    path = ob.detector(
+        tmp_path / "logits.onnx",
+        boxes,
+        np.array([0]),
+        np.zeros((3, 1), np.float32),
+        score_bias=np.array([3.0], np.float32),
+        sigmoid=False,
+    )
+    contract = ob.contract("detection", ("a",), size=(64, 64))
+    with pytest.raises(ModelMismatch, match=r"scores from 3 to 3.*between 0 and 1"):
+        OnnxModel(path, contract).check()
+    result = OnnxModel(path, contract).predict_arrays([RED])
+    assert "between 0 and 1" in result.failed[0]
+    assert len(result.images[0].boxes) == 0

@@ -127,7 +127,9 @@ def images_cmd(
             ann = (a.label or f"{len(a.boxes)} boxes") if a else ""
             pred = ""
             if p:
-                pred = f"{p.label} {p.score:.2f}" if p.label else f"{len(p.boxes)} boxes"
+                # A remote model may answer a label without a score: show the label alone.
+                score = f" {p.score:.2f}" if p.score is not None else ""
+                pred = f"{p.label}{score}" if p.label else f"{len(p.boxes)} boxes"
             hard_text = ""
             if p:
                 hard_text = p.hard_type.value if p.hard_type else ("hard" if p.hard else "")

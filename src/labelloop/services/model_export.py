@@ -52,11 +52,18 @@ def export_model(
     if model.source is ModelSource.REMOTE:
         raise InvalidInput(f"model {model.ref} is a remote endpoint; it has no file to export")
     out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise InvalidInput(
+            f"{out_dir} is a file; export writes a folder ({MODEL_FILE} + {CONTRACT_FILE})"
+        )
     targets = [out_dir / MODEL_FILE, out_dir / CONTRACT_FILE]
     existing = [p.name for p in targets if p.exists()]
     if existing and not overwrite:
         raise InvalidInput(f"{out_dir} already holds {', '.join(existing)}; use --force to replace")
-    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InvalidInput(f"cannot create the export folder {out_dir}: {exc.strerror}") from None
     folder = Path(model.path) if model.path else None
     if folder is not None and (folder / MODEL_FILE).is_file():
         contract = stored_contract(model)

@@ -87,27 +87,30 @@ class ModelContract:
         unknown = set(data) - known
         if unknown:
             raise ContractError(f"unknown contract fields: {', '.join(sorted(unknown))}")
-        try:
-            return cls(
-                task_type=str(data["task_type"]),
-                class_names=tuple(str(c) for c in data["class_names"]),
-                size=tuple(int(v) for v in data.get("size", (224, 224))),
-                mean=tuple(float(v) for v in data.get("mean", (127.0, 127.0, 127.0))),
-                std=tuple(float(v) for v in data.get("std", (128.0, 128.0, 128.0))),
-                channels=str(data.get("channels", "RGB")),
-                layout=str(data.get("layout", "NCHW")),
-                resize=str(data.get("resize", "squash")),
-                input_name=str(data.get("input_name", "images")),
-                outputs_probabilities=bool(data.get("outputs_probabilities", True)),
-                output_names=dict(data.get("output_names", {})),
-                pad_value=float(data.get("pad_value", 114.0)),
-            )
-        except KeyError as exc:
-            raise ContractError(f"the contract lacks the field {exc.args[0]!r}") from None
-        except (TypeError, ValueError) as exc:
-            if isinstance(exc, ContractError):
-                raise
-            raise ContractError(f"the contract has a field of the wrong type: {exc}") from None
+        if "task_type" not in data or "class_names" not in data:
+            missing = "task_type" if "task_type" not in data else "class_names"
+            raise ContractError(f"the contract lacks the field {missing!r}")
+        # Strict types: Python's str()/bool() would quietly read "abc" as three classes and
+        # "false" as True, and the model would then be fed or read wrongly.
+        output_names = data.get("output_names", {})
+        if not isinstance(output_names, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in output_names.items()
+        ):
+            raise ContractError("output_names must be an object of role -> output name strings")
+        return cls(
+            task_type=_text(data, "task_type", None),
+            class_names=_items(data, "class_names", None, str),
+            size=_items(data, "size", (224, 224), int),
+            mean=_items(data, "mean", (127.0, 127.0, 127.0), float),
+            std=_items(data, "std", (128.0, 128.0, 128.0), float),
+            channels=_text(data, "channels", "RGB"),
+            layout=_text(data, "layout", "NCHW"),
+            resize=_text(data, "resize", "squash"),
+            input_name=_text(data, "input_name", "images"),
+            outputs_probabilities=_flag(data, "outputs_probabilities", True),
+            output_names=dict(output_names),
+            pad_value=_number(data, "pad_value", 114.0),
+        )
 
     def save(self, path: Path) -> None:
         path.write_text(json.dumps(self.to_dict(), indent=2, ensure_ascii=False))
@@ -119,3 +122,48 @@ class ModelContract:
         except (OSError, json.JSONDecodeError) as exc:
             raise ContractError(f"cannot read the contract {path.name}: {exc}") from None
         return cls.from_dict(data)
+
+
+def _wrong_type(field: str, expected: str, value) -> ContractError:
+    return ContractError(
+        f"contract field {field!r} must be {expected}, not {type(value).__name__} {value!r}"
+    )
+
+
+def _text(data: dict, field: str, default: str | None) -> str:
+    value = data.get(field, default)
+    if not isinstance(value, str):
+        raise _wrong_type(field, "a string", value)
+    return value
+
+
+def _flag(data: dict, field: str, default: bool) -> bool:
+    value = data.get(field, default)
+    if not isinstance(value, bool):
+        raise _wrong_type(field, "true or false", value)
+    return value
+
+
+def _number(data: dict, field: str, default: float) -> float:
+    value = data.get(field, default)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _wrong_type(field, "a number", value)
+    return float(value)
+
+
+def _items(data: dict, field: str, default, kind: type) -> tuple:
+    value = data.get(field, default)
+    if not isinstance(value, list | tuple):
+        raise _wrong_type(field, "a list", value)
+    items = []
+    for item in value:
+        if kind is str:
+            ok = isinstance(item, str)
+        elif kind is int:
+            ok = isinstance(item, int) and not isinstance(item, bool)
+        else:
+            ok = isinstance(item, int | float) and not isinstance(item, bool)
+        if not ok:
+            raise _wrong_type(field, f"a list of {kind.__name__}", value)
+        items.append(kind(item))
+    return tuple(items)

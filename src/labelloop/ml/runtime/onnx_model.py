@@ -175,6 +175,9 @@ class OnnxModel:
         n = self._fixed_batch or _CHECK_BATCH
         batch = InputNormaliser(self.contract).neutral_batch(n)
         outputs = self.run_batch(batch)
+        problem = _output_problem(outputs, self.contract)
+        if problem is not None:
+            raise ModelMismatch(f"on a neutral {list(batch.shape)} input the model {problem}")
         if self.contract.task_type == "classification" and self.contract.outputs_probabilities:
             sums = outputs["scores"].sum(axis=1)
             if np.any(outputs["scores"] < -_PROBABILITY_TOLERANCE) or np.any(
@@ -337,6 +340,7 @@ class _Collector:
     """Gathers batch outputs into one result, in input order."""
 
     def __init__(self, contract: ModelContract, total: int):
+        self.contract = contract
         self.classification = contract.task_type == "classification"
         self.outputs_probabilities = contract.outputs_probabilities
         self.failed: dict[int, str] = {}
@@ -355,6 +359,14 @@ class _Collector:
             if transform is None:
                 continue
             index = start + slot
+            # A model that answers NaN for one image must not turn into a confident proposal
+            # (argmax over NaN picks the first class): the image fails with the reason instead.
+            problem = _output_problem(
+                {role: value[slot : slot + 1] for role, value in outputs.items()}, self.contract
+            )
+            if problem is not None:
+                self.fail(index, f"the model {problem}")
+                continue
             if self.classification:
                 self.probabilities[index] = self._probabilities(outputs["scores"][slot])
             else:
@@ -371,6 +383,28 @@ class _Collector:
         if self.classification:
             return ClassificationResult(self.probabilities, self.failed)
         return DetectionResult(self.images, self.failed)
+
+
+def _output_problem(outputs: dict[str, np.ndarray], contract: ModelContract) -> str | None:
+    """Why these outputs cannot be used (non-finite values; detection scores outside [0, 1]),
+    or None. Detection entries with a negative label are padding and are not looked at."""
+    if contract.task_type == "classification":
+        if not np.all(np.isfinite(outputs["scores"])):
+            return "answered NaN or infinite class scores"
+        return None
+    real = np.asarray(outputs["labels"]) >= 0
+    scores = np.asarray(outputs["scores"], dtype=np.float64)[real]
+    boxes = np.asarray(outputs["boxes"], dtype=np.float64)[real]
+    if not (np.all(np.isfinite(scores)) and np.all(np.isfinite(boxes))):
+        return "answered NaN or infinite boxes or scores"
+    if scores.size and (
+        scores.min() < -_PROBABILITY_TOLERANCE or scores.max() > 1 + _PROBABILITY_TOLERANCE
+    ):
+        return (
+            f"answered detection scores from {scores.min():.3g} to {scores.max():.3g}; the "
+            "contract needs scores between 0 and 1 (apply a sigmoid or softmax in the graph)"
+        )
+    return None
 
 
 _NO_BOXES = ImageBoxes(np.zeros((0, 4)), np.zeros(0), np.zeros(0, dtype=np.int64))
