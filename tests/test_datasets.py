@@ -4,8 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from labelloop.domain import AlreadyExists, InvalidInput, NotFound, TaskType
+from labelloop.domain import (
+    AlreadyExists,
+    ImageState,
+    InvalidInput,
+    JobConflict,
+    NotFound,
+    TaskType,
+)
 from labelloop.services import datasets
+from labelloop.services import jobs as job_service
+from labelloop.storage import datasets_repo, images_repo
+from seeding import seed_classification, seed_detection
 
 
 def test_create_show_list_delete(app):
@@ -51,4 +61,54 @@ def test_add_labels_skips_existing_and_validates(app):
 def test_a_bad_label_leaves_the_dataset_unchanged(app):
     with pytest.raises(InvalidInput):
         datasets.create_dataset(app, "pets", "classification", ["cat", ""])
+    assert datasets.list_datasets(app) == []
+
+
+def test_delete_a_dataset_full_of_labels_boxes_and_predictions(app, tmp_path):
+    # Annotations point at labels with ON DELETE RESTRICT: the delete must not trip over it
+    # (SQLite used to refuse any dataset with a labeled image).
+    ids = seed_classification(app, tmp_path, "pets")
+    truth = seed_detection(app, tmp_path, "shapes", labeled=2, unlabeled=2)
+    with app.db.session() as session:
+        shapes = datasets_repo.get_dataset_by_name(session, "shapes")
+        label_ids = datasets_repo.label_ids(session, shapes.id)
+        open_ids = list(truth)[2:]
+        images_repo.publish_predictions(
+            session,
+            shapes.id,
+            None,
+            "test",
+            [
+                images_repo.NewPrediction(
+                    image_id=i,
+                    label_id=None,
+                    score=None,
+                    boxes=[(label_ids["disc"], 1.0, 2.0, 30.0, 30.0, 0.9)],
+                    hard=False,
+                    hard_type=None,
+                    hard_coefficient=0.1,
+                    hard_reasons=[],
+                    hints=[],
+                )
+                for i in open_ids
+            ],
+        )
+        pets = datasets_repo.get_dataset_by_name(session, "pets")
+        pet_blobs = [i.sha256 for i in images_repo.all_images(session, pets.id, list(ImageState))]
+    assert ids["cat"] and all(app.blobs.exists(sha) for sha in pet_blobs)
+
+    datasets.delete_dataset(app, "pets")
+    datasets.delete_dataset(app, "shapes")
+    assert datasets.list_datasets(app) == []
+    assert not any(app.blobs.exists(sha) for sha in pet_blobs)
+
+
+def test_a_dataset_with_an_active_job_is_not_deleted(app, tmp_path):
+    seed_classification(app, tmp_path, "pets")
+    job = job_service.start_job(app, "pets", "auto-label")
+    with pytest.raises(JobConflict, match=f"job {job.id} queued; cancel it"):
+        datasets.delete_dataset(app, "pets")
+    assert datasets.dataset_overview(app, "pets").counts["labeled"] == 10
+    job_service.cancel_job(app, job.id)
+    datasets.delete_dataset(app, "pets")
     assert datasets.list_datasets(app) == []

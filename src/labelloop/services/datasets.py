@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from labelloop.domain import Dataset, ImageState, InvalidInput, Label
+from labelloop.domain import Dataset, ImageState, InvalidInput, JobConflict, Label
 from labelloop.domain.rules import (
     color_for,
     parse_task_type,
@@ -12,7 +12,7 @@ from labelloop.domain.rules import (
     validate_dataset_name,
     validate_label_name,
 )
-from labelloop.storage import datasets_repo, images_repo
+from labelloop.storage import datasets_repo, images_repo, jobs_repo
 
 from .context import AppContext
 
@@ -92,6 +92,14 @@ def delete_dataset(app: AppContext, ref: str) -> Dataset:
     """
     with app.db.session() as session:
         dataset = datasets_repo.get_dataset_by_name(session, ref)
+        job = jobs_repo.active_job(session, dataset.id)
+        if job is not None:
+            # Its worker would go on writing predictions into a dataset that no longer exists.
+            raise JobConflict(
+                f"dataset {dataset.name!r} has job {job.id} {job.state.value}; cancel it or wait "
+                "before deleting the dataset",
+                job_id=job.id,
+            )
         orphans = datasets_repo.delete_dataset(session, dataset.id)
     for sha in orphans:
         app.blobs.delete(sha)

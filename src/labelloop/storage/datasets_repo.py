@@ -64,6 +64,10 @@ def list_datasets(session: Session) -> list[Dataset]:
 def delete_dataset(session: Session, dataset_id: int) -> set[str]:
     """Delete the dataset and everything in it; returns the sha256 no other dataset uses."""
     shas = set(session.scalars(select(ImageRow.sha256).where(ImageRow.dataset_id == dataset_id)))
+    # Images (and with them annotations and boxes) go first: annotations point at labels with
+    # ON DELETE RESTRICT, which SQLite checks row by row while one dataset delete cascades to
+    # labels and images in no set order.
+    session.execute(delete(ImageRow).where(ImageRow.dataset_id == dataset_id))
     session.execute(delete(DatasetRow).where(DatasetRow.id == dataset_id))
     session.flush()
     still_used = set()
