@@ -44,6 +44,34 @@ def test_dataset_lifecycle_and_json(cli_env, tmp_path):
     assert run_json("dataset", "list") == []
 
 
+def test_delete_asks_even_from_a_pipe_and_deletes_labeled_datasets(cli_env, tmp_path):
+    write_image(tmp_path / "src" / "cat" / "c.png", seed=1)
+    write_image(tmp_path / "src" / "dog" / "d.png", seed=2)
+    run("dataset", "create", "pets", "--type", "classification")
+    run("import", "pets", str(tmp_path / "src"), "--format", "imagenet")
+    for answer in ("n\n", ""):  # "no", and a pipe with nothing in it
+        result = runner.invoke(app, ["dataset", "delete", "pets"], input=answer)
+        assert result.exit_code != 0
+        assert run_json("dataset", "show", "pets")["counts"]["labeled"] == 2
+    result = runner.invoke(app, ["dataset", "delete", "pets"], input="y\n")
+    assert result.exit_code == 0, result.output
+    assert run_json("dataset", "list") == []
+
+
+def test_names_with_brackets_print_as_typed(cli_env, tmp_path):
+    # Rich would read "[red]x" as a style and crash on "a[/]b"; they are plain text here.
+    run("dataset", "create", "pets", "--type", "classification")
+    run("label", "add", "pets", "[red]x", "a[/]b")
+    shown = run("dataset", "show", "pets").stdout
+    assert "[red]x" in shown and "a[/]b" in shown
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "[bold]oops.jpg").write_text("not an image")
+    report = run("import", "pets", str(tmp_path / "src"), "--format", "folder").stdout
+    assert "[bold]oops.jpg" in report
+    result = run("dataset", "show", "[/]nope", ok=False)
+    assert "'[/]nope' does not exist" in result.stderr
+
+
 def test_errors_are_clear_and_exit_non_zero(cli_env):
     result = run("dataset", "show", "nope", ok=False)
     assert result.exit_code == 1

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from labelloop.domain import LabelloopError, PreconditionFailed
@@ -29,8 +30,10 @@ app.add_typer(dataset_app, name="dataset")
 app.add_typer(label_app, name="label")
 app.add_typer(job_app, name="job")
 
-out = Console()
-err = Console(stderr=True)
+# Markup off: label, file and dataset names may hold "[...]", which Rich would read as styles
+# (and crash on "[/]"). Styled lines opt in with markup=True and escape() what users typed.
+out = Console(markup=False)
+err = Console(stderr=True, markup=False)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 
@@ -65,7 +68,7 @@ def fail(message: str, as_json: bool, **extra: Any) -> None:
     if as_json:
         typer.echo(json.dumps({"error": message, **extra}, ensure_ascii=False), err=True)
     else:
-        err.print(f"[bold red]error:[/] {message}", highlight=False)
+        err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, markup=True)
         for reason in extra.get("reasons", []):
             err.print(f"  - {reason}", highlight=False)
     raise typer.Exit(1)

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from labelloop.formats import FORMAT_NAMES
@@ -38,7 +39,10 @@ def dataset_create(
     """Create an empty dataset."""
 
     def show(ds) -> None:
-        out.print(f"created {ds.task_type.value} dataset [bold]{ds.name}[/] (id {ds.id})")
+        out.print(
+            f"created {ds.task_type.value} dataset [bold]{escape(ds.name)}[/] (id {ds.id})",
+            markup=True,
+        )
 
     run_action(
         lambda c: datasets.dataset_overview(
@@ -80,7 +84,10 @@ def dataset_show(name: str, as_json: JsonFlag = False) -> None:
 
     def show(o) -> None:
         c = o.counts
-        out.print(f"[bold]{o.dataset.name}[/] ({o.dataset.task_type.value}), {c['total']} images")
+        out.print(
+            f"[bold]{escape(o.dataset.name)}[/] ({o.dataset.task_type.value}), {c['total']} images",
+            markup=True,
+        )
         out.print(
             f"  unlabeled {c['unlabeled']}   to confirm {c['to_confirm']}   labeled {c['labeled']}"
         )
@@ -105,7 +112,9 @@ def dataset_delete(
     as_json: JsonFlag = False,
 ) -> None:
     """Delete a dataset with its images, labels and jobs."""
-    if not yes and sys.stdin.isatty():
+    if not yes:
+        # Asked even when stdin is a pipe: a script that means it passes --yes, and an empty
+        # or "n" answer aborts instead of deleting.
         typer.confirm(f"Delete dataset {name!r} and everything in it?", abort=True)
     run_action(
         lambda c: {"deleted": datasets.delete_dataset(c, name).name},
@@ -166,14 +175,21 @@ def import_cmd(
         out.print(
             f"format {r.format}: found {r.found}, imported [bold]{r.imported}[/] "
             f"({r.labeled} labeled, {r.unlabeled} unlabeled, {r.boxes} boxes), "
-            f"duplicates {len(r.duplicates)}, skipped {len(r.skipped)}"
+            f"duplicates {len(r.duplicates)}, skipped {len(r.skipped)}",
+            markup=True,
         )
         if r.labels_added:
             out.print(f"labels added: {', '.join(r.labels_added)}")
         for file, reason in r.skipped:
-            out.print(f"  [red]skipped[/] {file}: {reason}", highlight=False)
+            out.print(
+                f"  [red]skipped[/] {escape(file)}: {escape(reason)}", highlight=False, markup=True
+            )
         for file, problem in r.warnings[:50]:
-            out.print(f"  [yellow]warning[/] {file}: {problem}", highlight=False)
+            out.print(
+                f"  [yellow]warning[/] {escape(file)}: {escape(problem)}",
+                highlight=False,
+                markup=True,
+            )
         if len(r.warnings) > 50:
             out.print(f"  ... {len(r.warnings) - 50} more warnings (use --json for all)")
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from labelloop.services import datasets, importing
 from labelloop.services.context import AppContext
@@ -41,8 +42,9 @@ def demo_cmd(
     def show(r) -> None:
         rep, ds = r["import"], r["dataset"]
         out.print(
-            f"demo dataset [bold]{ds['name']}[/]: imported {rep['imported']} images "
-            f"({rep['labeled']} labeled, {rep['unlabeled']} unlabeled)"
+            f"demo dataset [bold]{escape(ds['name'])}[/]: imported {rep['imported']} images "
+            f"({rep['labeled']} labeled, {rep['unlabeled']} unlabeled)",
+            markup=True,
         )
         for label in ds["labels"]:
             out.print(f"  {label['name']}: {label['images']} labeled")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from labelloop.services.context import AppContext
@@ -110,9 +111,10 @@ class _NoBar:
 def _show_job(job) -> None:
     eta = f", about {job.eta_seconds:.0f} s left" if job.eta_seconds else ""
     out.print(
-        f"job {job.id} ({job.kind.value}) [bold]{job.state.value}[/]: {job.stage} "
+        f"job {job.id} ({job.kind.value}) [bold]{job.state.value}[/]: {escape(job.stage)} "
         f"{job.done}/{job.total}{eta}",
         highlight=False,
+        markup=True,
     )
     if job.error:
         out.print(f"  error: {job.error}", highlight=False)

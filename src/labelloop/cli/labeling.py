@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from labelloop.domain import Box, InvalidInput
@@ -102,7 +103,11 @@ def _show_batch(verb: str) -> Callable[[annotating.BatchResult], None]:
     def show(r: annotating.BatchResult) -> None:
         out.print(f"{verb} {len(r.changed)} image(s)")
         for ref, why in r.skipped:
-            out.print(f"  [yellow]skipped[/] {ref}: {why}", highlight=False)
+            out.print(
+                f"  [yellow]skipped[/] {escape(str(ref))}: {escape(why)}",
+                highlight=False,
+                markup=True,
+            )
 
     return show
 

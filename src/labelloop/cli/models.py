@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from labelloop.domain import InvalidInput
@@ -69,7 +70,10 @@ def model_show(
 
 
 def _show_model(m: dict) -> None:
-    out.print(f"model [bold]{m['ref']}[/] (id {m['id']}): {m['task_type']}, {m['source']}")
+    out.print(
+        f"model [bold]{escape(m['ref'])}[/] (id {m['id']}): {m['task_type']}, {m['source']}",
+        markup=True,
+    )
     out.print(
         f"  classes ({len(m['class_names'])}): {', '.join(m['class_names'])}", highlight=False
     )

@@ -6,6 +6,7 @@ import ipaddress
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from ._common import app, err, out
 
@@ -33,9 +34,14 @@ def serve_cmd(
             "can read and change your datasets (labelloop has no login; put it behind a proxy "
             "with authentication to share it)",
             highlight=False,
+            markup=True,
         )
     shown = f"[{host}]" if ":" in host else host
-    out.print(f"labelloop is serving {settings.home} at [bold]http://{shown}:{port}/[/]")
+    out.print(
+        f"labelloop is serving {escape(str(settings.home))} at "
+        f"[bold]{escape(f'http://{shown}:{port}/')}[/]",
+        markup=True,
+    )
     uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
 
 
