@@ -6,7 +6,7 @@ and closed when it stops, so tests and ``labelloop serve`` each get their own.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -21,6 +21,7 @@ from labelloop.services.context import AppContext
 
 from .deps import WorkerStarter
 from .errors import install_error_handlers
+from .guards import RequestGuard
 from .routes import datasets, images, models, review, tasks, transfer
 from .schemas import HealthOut
 
@@ -35,11 +36,19 @@ def _labelloop_version() -> str:
         return "0+unknown"
 
 
-def create_app(settings: Settings | None = None, *, start_worker: WorkerStarter | None = None):
+def create_app(
+    settings: Settings | None = None,
+    *,
+    start_worker: WorkerStarter | None = None,
+    allowed_hosts: Sequence[str] | None = None,
+):
     """Build the web app; ``settings`` default to the environment (config.py).
 
     ``start_worker`` starts a queued job's worker; the default spawns a detached process
     (jobs.runner.spawn_worker). Tests pass one that runs a small pipeline in-process.
+    ``allowed_hosts``: the Host names the app answers to (``labelloop serve`` on loopback
+    passes the loopback names); None answers any. Cross-origin writes are always refused
+    (api/guards.py).
     """
     settings = settings or Settings.from_env()
 
@@ -57,9 +66,10 @@ def create_app(settings: Settings | None = None, *, start_worker: WorkerStarter 
         summary="Self-hosted image labeling with smart labeling.",
         lifespan=lifespan,
         openapi_url=f"{API_PREFIX}/openapi.json",
-        docs_url="/docs",
+        docs_url=None,  # served below from local files: the default loads Swagger UI from a CDN
         redoc_url=None,
     )
+    app.add_middleware(RequestGuard, allowed_hosts=allowed_hosts)
     app.state.start_worker = start_worker or _spawn_worker
     install_error_handlers(app)
 
@@ -72,8 +82,28 @@ def create_app(settings: Settings | None = None, *, start_worker: WorkerStarter 
     for module in (datasets, images, review, transfer, tasks, models):
         api.include_router(module.router)
     app.include_router(api)
+    _mount_docs(app)
     _mount_web(app)
     return app
+
+
+def _mount_docs(app: FastAPI) -> None:
+    """OpenAPI docs at /docs with Swagger UI from the swagger-ui-bundle package, so they work
+    offline."""
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from swagger_ui_bundle import swagger_ui_path
+
+    app.mount("/docs-assets", StaticFiles(directory=str(swagger_ui_path)), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs():
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url,
+            title=f"{app.title} API",
+            swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+            swagger_css_url="/docs-assets/swagger-ui.css",
+            swagger_favicon_url="/favicon.svg",
+        )
 
 
 def _spawn_worker(ctx: AppContext, job_id: int):

@@ -24,6 +24,7 @@ def serve_cmd(
     import uvicorn
 
     from labelloop.api import create_app
+    from labelloop.api.guards import LOOPBACK_HOSTS
     from labelloop.config import Settings
 
     settings = Settings.from_env()
@@ -42,7 +43,11 @@ def serve_cmd(
         f"[bold]{escape(f'http://{shown}:{port}/')}[/]",
         markup=True,
     )
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+    # On loopback the app answers only to loopback names, which stops DNS rebinding (guards.py).
+    allowed = [*LOOPBACK_HOSTS, host] if is_loopback(host) else None
+    uvicorn.run(
+        create_app(settings, allowed_hosts=allowed), host=host, port=port, log_level="warning"
+    )
 
 
 def is_loopback(host: str) -> bool:
