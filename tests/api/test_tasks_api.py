@@ -36,6 +36,8 @@ def test_task_runs_and_reports_progress_and_metrics(client, app, tmp_path):
     shown = client.get(f"{URL}/{task['task_id']}").json()
     assert (shown["state"], shown["stage"]) == ("succeeded", "done")
     assert shown["finished_at"] is not None and shown["eta_seconds"] is None
+    # A finished task reads complete: its last stage (publishing 4 images) is all done.
+    assert (shown["done"], shown["total"], shown["progress"]) == (4, 4, 1.0)
     history = client.get(URL).json()
     assert [t["task_id"] for t in history] == [task["task_id"]]
     assert client.get("/api/v1/tasks").json()[0]["task_id"] == task["task_id"]

@@ -160,4 +160,7 @@ class Job:
 
     @property
     def progress(self) -> float:
+        """Share of the current stage done; a job that succeeded is complete."""
+        if self.state is JobState.SUCCEEDED:
+            return 1.0
         return self.done / self.total if self.total else 0.0

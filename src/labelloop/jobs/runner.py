@@ -58,7 +58,8 @@ def run_job(app: AppContext, job_id: int, pipeline: Pipeline | None = None) -> J
         with JobReporter(app, job_id) as reporter:
             work = pipeline or pipeline_for(app, job)
             outcome = work(app, job, reporter)
-            reporter.stage("publishing")
+            # Counted in images, so a finished job reads "publishing n/n", not "0/0".
+            reporter.stage("publishing", len(outcome.predictions))
             if not job_service.publish(app, job_id, outcome):
                 job_service.fail(app, job_id, JobState.CANCELLED, None)
     except (JobCancelled, Cancelled):

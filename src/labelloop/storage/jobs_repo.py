@@ -152,6 +152,8 @@ def finish(
     if row is None or not JobState(row.state).active:
         return False
     _finish(row, state, stage=stage or state.value, error=error)
+    if state is JobState.SUCCEEDED:
+        row.done = row.total  # the last stage is complete, whatever its last report said
     if metrics is not None:
         row.metrics = metrics
     if result is not None:
