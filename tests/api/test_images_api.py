@@ -153,3 +153,20 @@ def test_prediction_endpoint(client, app, tmp_path):
     prediction = client.get(f"/api/v1/datasets/pets/images/{ids[''][0]}/prediction").json()
     assert prediction["label"] in ("cat", "dog")
     assert prediction["job_id"] is not None
+
+
+def test_missing_or_damaged_stored_files_answer_clearly(client, app, tmp_path):
+    ids = seed_classification(app, tmp_path, labeled={"cat": 1, "dog": 1}, unlabeled=0)
+    did = dataset_id(client)
+    gone, damaged = ids["cat"][0], ids["dog"][0]
+    base = f"/api/v1/datasets/{did}/images"
+    shas = {i: client.get(f"{base}/{i}").json()["sha256"] for i in (gone, damaged)}
+    app.blobs.path_for(shas[gone]).unlink()
+    app.blobs.path_for(shas[damaged]).write_bytes(b"\x89PNG\r\n\x1a\n then nothing useful")
+    for url in (f"{base}/{gone}/file", f"{base}/{gone}/thumbnail"):
+        answer = client.get(url)
+        assert answer.status_code == 404, url
+        assert "is missing from the data directory" in answer.json()["message"]
+    answer = client.get(f"{base}/{damaged}/thumbnail")
+    assert answer.status_code == 422 and "cannot be decoded" in answer.json()["message"]
+    assert client.get(f"{base}/{damaged}").status_code == 200  # the row itself is fine

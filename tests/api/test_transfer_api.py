@@ -115,3 +115,26 @@ def test_export_download(client, app, tmp_path):
     bad = client.get("/api/v1/datasets/pets/export", params={"format": "coco"})
     assert bad.status_code == 422  # COCO holds detection datasets
     assert client.get("/api/v1/datasets/pets/export", params={"format": "nope"}).status_code == 422
+
+
+def test_bad_uploads_are_named_without_server_paths(client):
+    make_dataset(client)
+    url = "/api/v1/datasets/pets/imports"
+    broken = client.post(url, files={"files": ("cats.zip", b"PK\x03\x04cut", "application/zip")})
+    assert broken.status_code == 422
+    assert (
+        broken.json()["message"] == "cats.zip is not a readable zip archive (damaged or cut short?)"
+    )
+    notes = client.post(url, files={"files": ("notes.txt", b"hello", "text/plain")})
+    assert notes.status_code == 422
+    message = notes.json()["message"]
+    assert "no images" in message and "the uploaded files" in message
+    assert "/tmp" not in message and "labelloop-upload" not in message
+    assert client.get("/api/v1/datasets/pets").json()["counts"]["total"] == 0
+
+
+def test_a_dataset_name_of_digits_only_is_refused(client):
+    answer = client.post(
+        "/api/v1/datasets", json={"name": "7", "task_type": "classification", "labels": ["a"]}
+    )
+    assert answer.status_code == 422 and "reads as an id" in answer.json()["message"]

@@ -54,6 +54,9 @@ def validate_dataset_name(name: object) -> str:
             f"dataset name {cleaned!r} may hold only letters, digits, '.', '_' and '-', "
             "and must start with a letter or digit"
         )
+    if cleaned.isdigit():
+        # The API and CLI take a dataset by name or by id: "7" would always read as id 7.
+        raise InvalidInput(f"dataset name {cleaned!r} is only digits, which reads as an id")
     return cleaned
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from PIL import Image as PILImage
 from PIL import ImageOps
 
-from labelloop.domain import Image, InvalidInput
+from labelloop.domain import Image, InvalidInput, NotFound
 from labelloop.imaging import MAX_PIXELS
 
 from .context import AppContext
@@ -43,9 +43,14 @@ def thumbnail_path(app: AppContext, image: Image, size: int = DEFAULT_SIZE) -> P
     cached = thumbnail_dir(app) / image.sha256[:2] / f"{image.sha256}-{size}.jpg"
     if cached.is_file():
         return cached
-    source = app.blobs.path_for(image.sha256)
+    source = stored_file(app, image)
     cached.parent.mkdir(parents=True, exist_ok=True)
-    rendition = render(source, size)
+    try:
+        rendition = render(source, size)
+    except (OSError, SyntaxError, ValueError) as exc:  # what Pillow raises on damaged files
+        raise InvalidInput(
+            f"image {image.original_path} cannot be decoded ({type(exc).__name__}: {exc})"
+        ) from None
     # Write then rename: two requests racing for the same thumbnail both succeed, and a reader
     # never sees a half-written file.
     fd, tmp = tempfile.mkstemp(dir=cached.parent, prefix=".thumb-", suffix=".jpg")
@@ -57,6 +62,17 @@ def thumbnail_path(app: AppContext, image: Image, size: int = DEFAULT_SIZE) -> P
         Path(tmp).unlink(missing_ok=True)
         raise
     return cached
+
+
+def stored_file(app: AppContext, image: Image) -> Path:
+    """The image's file in the blob store; NotFound when it is gone (deleted or moved by hand)."""
+    path = app.blobs.path_for(image.sha256)
+    if not path.is_file():
+        raise NotFound(
+            f"the file of image {image.original_path} (id {image.id}) is missing from the data "
+            "directory"
+        )
+    return path
 
 
 def render(source: Path, size: int) -> PILImage.Image:

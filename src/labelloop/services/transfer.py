@@ -44,19 +44,30 @@ def import_uploads(
     with tempfile.TemporaryDirectory(prefix="labelloop-upload-") as tmp:
         root = Path(tmp) / "upload"
         root.mkdir()
-        if archives:
-            target = Path(tmp) / "upload.zip"
-            _save(archives[0].stream, target)
-            return importing.import_path(app, dataset_name, target, format_name=format_name)
-        taken: set[str] = set()
-        for index, upload in enumerate(uploads):
-            relative = _unique(safe_relative_path(upload.filename, index), taken)
-            destination = root / relative
-            destination.parent.mkdir(parents=True, exist_ok=True)
-            _save(upload.stream, destination)
-        return importing.import_path(
-            app, dataset_name, _content_root(root), format_name=format_name
-        )
+        try:
+            if archives:
+                target = Path(tmp) / "upload.zip"
+                _save(archives[0].stream, target)
+                if not zipfile.is_zipfile(target):
+                    raise InvalidInput(
+                        f"{archives[0].filename} is not a readable zip archive (damaged or cut "
+                        "short?)"
+                    )
+                return importing.import_path(app, dataset_name, target, format_name=format_name)
+            taken: set[str] = set()
+            for index, upload in enumerate(uploads):
+                relative = _unique(safe_relative_path(upload.filename, index), taken)
+                destination = root / relative
+                destination.parent.mkdir(parents=True, exist_ok=True)
+                _save(upload.stream, destination)
+            return importing.import_path(
+                app, dataset_name, _content_root(root), format_name=format_name
+            )
+        except InvalidInput as exc:
+            # The temporary folder means nothing to the person who uploaded (and tells a
+            # stranger where the server keeps its files).
+            message = str(exc).replace(str(root), "the uploaded files")
+            raise InvalidInput(message.replace(tmp, "the upload")) from None
 
 
 def _content_root(root: Path) -> Path:

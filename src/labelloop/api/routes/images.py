@@ -76,7 +76,7 @@ def image_file(dataset: DatasetInPath, ctx: Context, image_id: int) -> Response:
         path = thumbnails.thumbnail_path(ctx, image, max(thumbnails.SIZES))
         return FileResponse(path, media_type="image/jpeg", headers=IMMUTABLE)
     return FileResponse(
-        ctx.blobs.path_for(image.sha256),
+        thumbnails.stored_file(ctx, image),
         media_type=_MEDIA_TYPES[image.file_format],
         headers=IMMUTABLE,
     )
