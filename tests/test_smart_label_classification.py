@@ -136,3 +136,29 @@ def test_next_ranks_open_images_without_and_with_a_model(app, tmp_path):
     warm = next_to_label(app, "pets", 3)
     assert warm.model == "pets-classifier:1"
     assert all(s.image.state is ImageState.TO_CONFIRM and s.predicted for s in warm.suggestions)
+
+
+def test_next_bounds_its_work_per_request(app, tmp_path, monkeypatch):
+    # The ranking runs inside a web request: it embeds at most COMPUTE_MAX new images and ranks
+    # at most POOL_MAX, cached images first, so a 100k-image dataset does not stall it.
+    from labelloop.services import query
+    from labelloop.services.features import embedded_already
+    from labelloop.storage import datasets_repo, images_repo
+
+    monkeypatch.setattr(query, "POOL_MAX", 6)
+    monkeypatch.setattr(query, "COMPUTE_MAX", 4)
+    seed_classification(app, tmp_path, labeled={"red": 5, "green": 5}, unlabeled=10)
+    with app.db.session() as session:
+        ds = datasets_repo.get_dataset_by_name(session, "pets")
+        everything = images_repo.all_images(session, ds.id, list(ImageState))
+
+    first = query.next_to_label(app, "pets", 3)
+    assert (first.ranked_from, first.open_images) == (4, 10)
+    assert len(embedded_already(app, everything)) == 4  # the whole budget, nothing more
+    second = query.next_to_label(app, "pets", 3)
+    assert second.ranked_from == 6  # the 4 cached ones, then 2 new (the pool is full)
+    # 2 more open images fill the pool; the 2 left of the budget go to labeled images.
+    assert len(embedded_already(app, everything)) == 8
+    assert len(second.suggestions) == 3 and {s.image.state for s in second.suggestions} == {
+        ImageState.UNLABELED
+    }

@@ -13,6 +13,7 @@ from labelloop.ml.features import (
     FeatureExtractor,
     embed_with_cache,
 )
+from labelloop.ml.features.cache import VIEWS, embedding_key
 from labelloop.storage.embeddings_repo import DatabaseEmbeddingCache
 
 from .context import AppContext
@@ -66,4 +67,18 @@ def embed_images(
     )
 
 
-__all__ = ["Cancelled", "Embedded", "embed_images", "extractor_for"]
+def embedded_already(
+    app: AppContext, images: Sequence[Image], extractor: FeatureExtractor | None = None
+) -> set[int]:
+    """Ids of the ``images`` whose embeddings (both views) are cached: free to use now."""
+    extractor = extractor or extractor_for(app)
+    backbone, version = extractor.backbone_id, extractor.preprocess_version
+    keys = {
+        img.id: [embedding_key(img.sha256, backbone, version, view) for view in VIEWS]
+        for img in images
+    }
+    present = DatabaseEmbeddingCache(app.db).present([k for pair in keys.values() for k in pair])
+    return {image_id for image_id, pair in keys.items() if all(k in present for k in pair)}
+
+
+__all__ = ["Cancelled", "Embedded", "embed_images", "embedded_already", "extractor_for"]

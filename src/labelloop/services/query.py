@@ -18,9 +18,17 @@ from labelloop.ml.query import select_next
 from labelloop.storage import datasets_repo, images_repo, models_repo
 
 from .context import AppContext
-from .features import embed_images
+from .features import embed_images, embedded_already
 
 MAX_N = 500
+# The ranking runs inside a web request, so its work is bounded whatever the dataset's size:
+# it ranks at most POOL_MAX open images (and compares them with at most POOL_MAX labeled ones),
+# and embeds at most COMPUTE_MAX images that no job has embedded yet (a few seconds on a laptop
+# CPU). Images with cached embeddings come first; the rest are drawn at random, seeded by the
+# dataset, so two calls in a row agree. A smart-labeling job embeds everything, after which the
+# pool is drawn from all open images.
+POOL_MAX = 2000
+COMPUTE_MAX = 256
 
 
 @dataclass(frozen=True)
@@ -47,9 +55,36 @@ class Suggestion:
 class NextToLabel:
     suggestions: list[Suggestion]
     model: str | None  # the model version whose uncertainty ranked them
+    ranked_from: int = 0  # open images that were ranked (see POOL_MAX)
+    open_images: int = 0  # open images in the dataset
 
     def to_dict(self) -> dict:
-        return {"model": self.model, "items": [s.to_dict() for s in self.suggestions]}
+        return {
+            "model": self.model,
+            "items": [s.to_dict() for s in self.suggestions],
+            "ranked_from": self.ranked_from,
+            "open_images": self.open_images,
+        }
+
+
+def _bounded_pool(
+    app: AppContext, images: list[Image], seed: int, budget: list[int]
+) -> list[Image]:
+    """At most POOL_MAX of ``images``: cached ones first, then up to ``budget[0]`` that need
+    embedding (the budget is shared by the calls of one request and spent here)."""
+    if len(images) <= POOL_MAX and len(images) <= budget[0]:
+        budget[0] -= len(images)
+        return images
+    rng = np.random.default_rng(seed)
+    cached = embedded_already(app, images)
+    ready = [img for img in images if img.id in cached]
+    waiting = [img for img in images if img.id not in cached]
+    if len(ready) > POOL_MAX:
+        ready = [ready[i] for i in sorted(rng.choice(len(ready), POOL_MAX, replace=False))]
+    room = min(POOL_MAX - len(ready), budget[0], len(waiting))
+    extra = [waiting[i] for i in sorted(rng.choice(len(waiting), room, replace=False))]
+    budget[0] -= room
+    return ready + extra
 
 
 def next_to_label(app: AppContext, dataset_name: str, n: int = 20) -> NextToLabel:
@@ -70,6 +105,10 @@ def next_to_label(app: AppContext, dataset_name: str, n: int = 20) -> NextToLabe
         ]
     if not candidates:
         return NextToLabel([], None)
+    open_images = len(candidates)
+    budget = [COMPUTE_MAX]
+    candidates = _bounded_pool(app, candidates, dataset.id, budget)
+    labeled = _bounded_pool(app, labeled, dataset.id + 1, budget)
     embedded = embed_images(app, candidates + labeled)
     rows = {img.id: i for i, img in enumerate(embedded.images)}
     cand = [img for img in candidates if img.id in rows]
@@ -100,4 +139,4 @@ def next_to_label(app: AppContext, dataset_name: str, n: int = 20) -> NextToLabe
                 score=float(proba[index, best]) if model else None,
             )
         )
-    return NextToLabel(suggestions, model.ref if model else None)
+    return NextToLabel(suggestions, model.ref if model else None, len(cand), open_images)

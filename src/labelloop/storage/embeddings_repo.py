@@ -31,6 +31,17 @@ class DatabaseEmbeddingCache:
                     found[key] = np.frombuffer(blob, dtype=np.float32).copy()
         return found
 
+    def present(self, keys: list[str]) -> set[str]:
+        """The keys that are stored, without reading their vectors."""
+        present: set[str] = set()
+        with self._db.session() as session:
+            for start in range(0, len(keys), _CHUNK):
+                chunk = keys[start : start + _CHUNK]
+                present |= set(
+                    session.scalars(select(EmbeddingRow.key).where(EmbeddingRow.key.in_(chunk)))
+                )
+        return present
+
     def put_many(self, items: dict[str, np.ndarray]) -> None:
         if not items:
             return
