@@ -326,6 +326,23 @@ class ModelOut(BaseModel):
         )
 
 
+class RemoteModelCreate(Strict):
+    """A Label Studio ML backend to register (as ``labelloop model register --remote``)."""
+
+    name: str = Field(description="Registry name; each registration adds a version")
+    url: str = Field(description="http(s)://host[:port][/path] of the backend")
+    task_type: TaskTypeName
+    class_names: list[str] = Field(
+        default_factory=list, description="Empty: taken from the backend's /setup"
+    )
+    timeout_s: float = Field(60.0, description="Seconds per request")
+    retries: int = Field(3, description="Retries on connection errors and 5xx answers")
+    batch_size: int = Field(8, description="Images per /predict request")
+    image_transport: Literal["http", "data-uri"] = Field(
+        "http", description="Images as URLs of a loopback server, or inline as data URIs"
+    )
+
+
 class SuggestionOut(BaseModel):
     rank: int
     image_id: int

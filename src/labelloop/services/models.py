@@ -9,9 +9,12 @@ never points at a file the user may move or edit. Export lives in ``model_export
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 import re
 import shutil
 import uuid
+import zipfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import urlparse
@@ -26,6 +29,9 @@ from .context import AppContext
 MODEL_FILE = "model.onnx"
 CONTRACT_FILE = "contract.json"
 IMAGE_TRANSPORTS = ("http", "data-uri")
+# The largest ONNX file the web API accepts (the CLI reads files in place and has no cap).
+MAX_UPLOAD_BYTES = 2 * 1024**3
+WORK_DIR = ".work"  # inside model_dir: uploads move into place without a copy
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
 
 
@@ -75,40 +81,102 @@ def get_model(app: AppContext, ref: str) -> Model:
         return models_repo.get_model(session, ref)
 
 
-def register_onnx(app: AppContext, name: str, onnx_file: Path, contract: ModelContract) -> Model:
+def register_onnx(
+    app: AppContext,
+    name: str,
+    onnx_file: Path,
+    contract: ModelContract,
+    *,
+    filename: str | None = None,
+    move: bool = False,
+) -> Model:
     """Check ``onnx_file`` against ``contract`` with ONNX Runtime, then copy and register it.
 
     Raises InvalidInput naming the reason when the file is not an ONNX model or breaks the
-    contract (input name/shape/type, output names/shapes, class count)."""
+    contract (input name/shape/type, output names/shapes, class count). ``filename`` is the
+    name to report and remember (an upload's own name, not its temporary one); ``move`` moves
+    the file into the registry instead of copying it (an upload the caller no longer needs)."""
     from labelloop.ml.runtime.onnx_model import ModelMismatch, OnnxModel
 
     _check_name(name)
     onnx_file = Path(onnx_file)
+    shown = filename or onnx_file.name
     if not onnx_file.is_file():
-        raise InvalidInput(f"{onnx_file} is not a file")
+        raise InvalidInput(f"{filename or onnx_file} is not a file")
     runner = OnnxModel(onnx_file, contract, intra_op_threads=1)
     try:
         runner.check()
     except ModelMismatch as exc:
-        raise InvalidInput(f"{onnx_file.name} does not fit its contract: {exc}") from None
+        raise InvalidInput(f"{shown} does not fit its contract: {exc}") from None
     show_threshold = (
         _show_threshold(runner.metadata()) if contract.task_type == "detection" else None
     )
     staging = app.settings.model_dir / f".incoming-{uuid.uuid4().hex}"
     staging.mkdir(parents=True)
     try:
-        shutil.copyfile(onnx_file, staging / MODEL_FILE)
+        _place(onnx_file, staging / MODEL_FILE, move=move)
         contract.save(staging / CONTRACT_FILE)
         config = {
             "contract": contract.to_dict(),
             "sha256": _sha256(staging / MODEL_FILE),
-            "uploaded_file": onnx_file.name,
+            "uploaded_file": shown,
         }
         if show_threshold is not None:
             config["show_threshold"] = show_threshold
         return _add_with_folder(app, name, contract, config, staging)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _place(source: Path, destination: Path, *, move: bool) -> None:
+    if move:
+        try:
+            os.replace(source, destination)  # same file system: no copy
+            return
+        except OSError:
+            pass  # another file system: copy (the caller removes its file)
+    shutil.copyfile(source, destination)
+
+
+def work_folder(app: AppContext) -> Path:
+    """Where the web API writes an ONNX file while it arrives (beside the registry's folders,
+    so registering it is a rename) and builds export archives (model files can be large;
+    the system's temporary folder may be small or in memory)."""
+    folder = app.settings.model_dir / WORK_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def parse_contract(text: str | bytes) -> ModelContract:
+    """A contract from its JSON text (contract.json), refused with the reason as InvalidInput."""
+    from labelloop.ml.runtime.contract import ContractError
+
+    try:
+        data = json.loads(text)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InvalidInput(f"the contract is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise InvalidInput("the contract is not a JSON object")
+    try:
+        return ModelContract.from_dict(data)
+    except ContractError as exc:
+        raise InvalidInput(f"the contract is not valid: {exc}") from None
+
+
+def export_archive(app: AppContext, ref: str, workdir: Path) -> Path:
+    """A local model as ``<name>-v<version>.zip`` in ``workdir`` (which the caller owns),
+    holding ``model.onnx`` and ``contract.json`` as ``model export`` writes them. A remote
+    model is refused: it has no file to export."""
+    from .model_export import export_model
+
+    model = get_model(app, ref)
+    result = export_model(app, str(model.id), workdir / "files")
+    archive = workdir / f"{model.name}-v{model.version}.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        # Weights barely compress; storing them keeps a large model's download quick.
+        zf.write(result.model_file, MODEL_FILE, compress_type=zipfile.ZIP_STORED)
+        zf.write(result.contract_file, CONTRACT_FILE, compress_type=zipfile.ZIP_DEFLATED)
+    return archive
 
 
 def _add_with_folder(
