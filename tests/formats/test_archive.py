@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from labelloop.domain import InvalidInput
-from labelloop.formats.archive import UnsafeArchive, extract_zip
+from labelloop.formats.archive import UnsafeArchive, extract_zip, unwrap
 
 LIMITS = {"max_files": 100, "max_total_bytes": 50 * 2**20}
 
@@ -150,3 +150,49 @@ def test_not_a_zip_is_refused(tmp_path: Path):
     fake.write_bytes(b"PK not really")
     with pytest.raises(UnsafeArchive, match=r"fake\.zip is not a readable zip file"):
         extract_zip(fake, tmp_path / "out", **LIMITS)
+
+
+# --- unwrap: the dataset inside one wrapping folder ---------------------------------------------
+
+
+def extracted(tmp_path: Path, entries: list[str]) -> Path:
+    archive = make_zip(tmp_path / "up.zip", [(name, b"x") for name in entries])
+    assert extract_zip(archive, tmp_path / "out", **LIMITS) == []
+    return tmp_path / "out"
+
+
+def test_unwrap_peels_wrapping_folders_and_ignores_system_junk(tmp_path: Path):
+    out = extracted(
+        tmp_path,
+        [
+            "export/coll/cat/a.jpg",
+            "export/coll/dog/b.jpg",
+            "export/.DS_Store",
+            "__MACOSX/export/._coll",  # never extracted
+            ".DS_Store",
+            "Thumbs.db",
+            "desktop.ini",
+        ],
+    )
+    assert unwrap(out) == out / "export" / "coll"
+
+
+def test_unwrap_keeps_a_root_with_more_than_one_entry(tmp_path: Path):
+    out = extracted(tmp_path, ["coll/images/a.jpg", "README.md"])
+    assert unwrap(out) == out
+
+
+def test_unwrap_takes_a_folder_with_an_annotation_file(tmp_path: Path):
+    out = extracted(tmp_path, ["coll/a.jpg", "coll/a.xml"])
+    assert unwrap(out) == out / "coll"
+
+
+def test_unwrap_keeps_a_single_folder_of_images(tmp_path: Path):
+    # cat/*.jpg may be one class of an ImageNet archive: its name is the label.
+    out = extracted(tmp_path, ["cat/a.jpg", "cat/b.png", "cat/.DS_Store"])
+    assert unwrap(out) == out
+
+
+def test_unwrap_of_an_unwrapped_archive_is_the_root(tmp_path: Path):
+    out = extracted(tmp_path, ["images/a.jpg", "labels/a.txt", "data.yaml"])
+    assert unwrap(out) == out

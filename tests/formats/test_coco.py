@@ -140,6 +140,7 @@ def test_unknown_category_and_bad_boxes_are_dropped_with_warnings(fmt, tmp_path)
     _write(tmp_path / "annotations.json", text)
     items, ctx = read_all(fmt, tmp_path)
     assert [i.boxes for i in items] == [[Box("car", 1, 1, 5, 5)]]
+    assert items[0].dropped_annotations == 8  # annotations[1..8]; [9] names another image
     problems = [w.problem for w in ctx.warnings]
     assert all(w.path == "annotations.json" for w in ctx.warnings)
     assert len(problems) == 10, problems
@@ -311,3 +312,19 @@ def test_export_loads_in_pycocotools(fmt, tmp_path):
     predicted = sum(len(item.prediction.boxes) for item in sample.items if item.prediction)
     assert len(coco.getAnnIds()) == labeled + predicted
     assert coco.getAnnIds(catIds=[car])
+
+
+def test_dropped_boxes_are_counted_per_image(fmt, tmp_path):
+    for seed, name in enumerate(("a.jpg", "b.jpg", "c.jpg"), start=1):
+        write_image(tmp_path / "images" / name, seed=seed)
+    images = [{"id": i, "file_name": name} for i, name in enumerate(("a.jpg", "b.jpg", "c.jpg"))]
+    anns = [_ann(1, 0, [1, 1, 0, 5]), _ann(2, 0, [1, 1, 5, 5], category_id=7)]
+    anns += [_ann(3, 1, [1, 1, 5, 5]), _ann(4, 1, [1, 1, 5, 0])]
+    _write(tmp_path / "annotations.json", _coco(images, anns))
+    items, _ = read_all(fmt, tmp_path)
+    found = {i.relative_path: (i.boxes, i.dropped_annotations) for i in items}
+    assert found == {
+        "images/a.jpg": ([], 2),  # every box dropped: the service imports it unlabeled
+        "images/b.jpg": ([Box("car", 1, 1, 5, 5)], 1),
+        "images/c.jpg": ([], 0),  # listed without annotations: labeled, no objects
+    }

@@ -196,6 +196,8 @@ def test_bad_values_are_dropped_with_warnings_naming_them(fmt, tmp_path):
     _write(tmp_path / "result.json", [_task("a.jpg", *results)])
     items, ctx = read_all(fmt, tmp_path)
     assert len(items[0].normalized_boxes) == 1
+    # every rectangle that gave no box (not the polygon, not the junk entry)
+    assert items[0].dropped_annotations == 7
     problems = [w.problem for w in ctx.warnings]
     expected = [
         "value.x is nan, not a finite number",

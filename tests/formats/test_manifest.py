@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ from labelloop.formats.base import (
     ExportPrediction,
     ImportItem,
 )
+from labelloop.formats.voc import parse_annotation
 from realdata_voc import boxes_match, read_with, real_dataset, stored_items
 
 MANIFEST = get_format("manifest")
@@ -333,3 +335,107 @@ def test_bccd_round_trips_voc_to_manifest_to_voc(tmp_path: Path):
     assert len(final_items) == len(expected) == 364
     for item in final_items:
         assert boxes_match(expected[item.path.name], item.boxes), item.relative_path
+
+
+def test_detection_prediction_carries_confidence_and_creation_time(tmp_path: Path):
+    scored = ExportPrediction(
+        boxes=(Box("car", 1, 1, 5, 5, 0.9), Box("car", 10, 10, 8, 8, 0.35)),
+        hard=True,
+        hard_type=HardType.FALSE_DETECTION,
+        hard_coefficient=0.7,
+        created_at="2024-06-02T08:15:30+00:00",
+    )
+    own_score = ExportPrediction(boxes=(Box("car", 2, 2, 4, 4, 0.5),), score=0.8)
+    unscored = ExportPrediction(boxes=(Box("car", 2, 2, 4, 4),))
+    items = [
+        export_item(tmp_path, "a.jpg", "to_confirm", prediction=scored),
+        export_item(tmp_path, "b.jpg", "to_confirm", prediction=own_score),
+        export_item(tmp_path, "c.jpg", "to_confirm", prediction=unscored),
+        export_item(tmp_path, "d.jpg", "labeled", boxes=(Box("car", 2, 3, 4, 5),)),
+    ]
+    out = tmp_path / "out"
+    MANIFEST.write(out, DatasetInfo("d", TaskType.DETECTION, ("car",)), items)
+    a, b, c, d = (record["annotation"] for record in records(out))
+    assert a == [
+        {
+            "type": DET,
+            "annotation-loc": "Predictions/a.xml",
+            "annotation-format": "PASCAL VOC",
+            "confidence": 0.9,  # the image's score: its best box
+            "annotated-by": "labelloop/active-learning",
+            "hard": "true",
+            "hard-coefficient": 0.7,
+            "creation-time": "2024-06-02 08:15:30",
+        }
+    ]
+    assert b[0]["confidence"] == 0.8  # the prediction's own image score wins
+    assert "confidence" not in c[0] and "creation-time" not in c[0]
+    assert "confidence" not in d[0]  # a person's boxes have no confidence
+    # per object, in the VOC file: ModelArts' <confidence> beside labelloop's <score>
+    predicted = ET.parse(out / "Predictions" / "a.xml").getroot()
+    scores = [
+        (obj.findtext("confidence"), obj.findtext("score")) for obj in predicted.iter("object")
+    ]
+    assert scores == [("0.9", "0.9"), ("0.35", "0.35")]
+    human = ET.parse(out / "Annotations" / "d.xml").getroot()
+    assert human.find("object/confidence") is None and human.find("object/score") is None
+
+
+def test_classification_prediction_carries_creation_time(tmp_path: Path):
+    prediction = ExportPrediction(label="dog", score=0.4, created_at="2024-06-02T08:15:30")
+    item = export_item(tmp_path, "a.jpg", "to_confirm", prediction=prediction)
+    MANIFEST.write(tmp_path / "out", DatasetInfo("d", TaskType.CLASSIFICATION, ("dog",)), [item])
+    [model] = records(tmp_path / "out")[0]["annotation"]
+    assert (model["confidence"], model["creation-time"]) == (0.4, "2024-06-02 08:15:30")
+
+
+def test_an_exported_detection_manifest_with_predictions_reads_back(tmp_path: Path):
+    prediction = ExportPrediction(
+        boxes=(Box("car", 1, 1, 5, 5, 0.9),), created_at="2024-06-02T08:15:30"
+    )
+    items = [
+        export_item(tmp_path, "a.jpg", "labeled", boxes=(Box("car", 2, 3, 4, 5),)),
+        export_item(tmp_path, "b.jpg", "to_confirm", prediction=prediction),
+    ]
+    out = tmp_path / "out"
+    MANIFEST.write(out, DatasetInfo("d", TaskType.DETECTION, ("car",)), items)
+    read, ctx = read_with("manifest", out)
+    assert ctx.errors == [] and ctx.warnings == []
+    found = by_name(read)
+    assert found["images/a.jpg"].boxes == [Box("car", 2, 3, 4, 5)]
+    assert found["images/b.jpg"].boxes is None  # a model's proposal is never an annotation
+    # The prediction's VOC file reads back with each box's confidence as its score.
+    parsed = parse_annotation(ET.parse(out / "Predictions" / "b.xml").getroot())
+    assert parsed.boxes == [Box("car", 1, 1, 5, 5, 0.9)] and parsed.problems == []
+
+
+def test_modelarts_fields_on_annotations_and_objects_are_accepted(tmp_path: Path):
+    write_image(tmp_path / "images" / "a.jpg", seed=1)
+    (tmp_path / "Annotations").mkdir()
+    (tmp_path / "Annotations" / "a.xml").write_text(
+        "<annotation><filename>a.jpg</filename><size><width>40</width><height>30</height>"
+        "</size><object><name>car</name><occluded>0</occluded><confidence>0.75</confidence>"
+        "<bndbox><xmin>1</xmin><ymin>2</ymin><xmax>11</xmax><ymax>22</ymax></bndbox></object>"
+        "</annotation>",
+        encoding="utf-8",
+    )
+    human = {
+        **boxes_at("Annotations/a.xml"),
+        "confidence": 1.0,
+        "creation-time": "2019-01-23 11:30:30",
+        "hard": "false",
+        "hard-coefficient": 0.0,
+        "property": {"color": "red"},
+    }
+    write_manifest(tmp_path / "x.manifest", {"source": "images/a.jpg", "annotation": [human]})
+    [item], ctx = read_with("manifest", tmp_path)
+    assert ctx.errors == [] and ctx.warnings == []
+    assert item.boxes == [Box("car", 1, 2, 10, 20, 0.75)]
+
+
+def test_a_box_file_whose_objects_are_all_dropped_counts_them(tmp_path: Path):
+    write_image(tmp_path / "a.jpg", seed=1)
+    write_voc(tmp_path / "a.xml", ("car", 5, 5, 5, 9), ("", 1, 1, 4, 4))
+    write_manifest(tmp_path / "x.manifest", {"source": "a.jpg", "annotation": [boxes_at("a.xml")]})
+    [item], _ = read_with("manifest", tmp_path)
+    assert (item.boxes, item.dropped_annotations) == ([], 2)

@@ -205,6 +205,7 @@ def test_bad_boxes_are_dropped_with_a_warning_each(tmp_path: Path):
     write(tmp_path / "annotations" / "a.xml", voc_xml("a.jpg", objects))
     items, ctx = read_with("voc", tmp_path)
     assert [box.label for box in items[0].boxes] == ["good"]
+    assert items[0].dropped_annotations == 8  # the service tells "all dropped" from "none"
     assert ctx.errors == []
     problems = [issue.problem for issue in ctx.warnings]
     assert all(issue.path == "annotations/a.xml" for issue in ctx.warnings)
@@ -344,3 +345,25 @@ def test_reads_playing_cards():
     counts = Counter(box.label for item in items for box in item.boxes)
     assert counts == {"ace": 118, "king": 118, "nine": 115, "jack": 113, "queen": 106, "ten": 100}
     assert VOC.detect(root) == CONFIDENCE_CERTAIN
+
+
+def test_xml_without_objects_drops_nothing_and_scores_are_read(tmp_path: Path):
+    write_image(tmp_path / "images" / "a.jpg", seed=1)
+    write_image(tmp_path / "images" / "b.jpg", seed=2)
+    write(tmp_path / "annotations" / "a.xml", voc_xml("a.jpg"))
+    scored = (
+        obj("car").replace("<bndbox>", "<confidence>0.75</confidence><bndbox>")
+        + obj("bus").replace("<bndbox>", "<score>0.5</score><bndbox>")
+        + obj("van").replace("<bndbox>", "<confidence>high</confidence><bndbox>")
+    )
+    write(tmp_path / "annotations" / "b.xml", voc_xml("b.jpg", scored))
+    items, ctx = read_with("voc", tmp_path)
+    found = by_name(items)
+    assert (found["images/a.jpg"].boxes, found["images/a.jpg"].dropped_annotations) == ([], 0)
+    assert [(b.label, b.score) for b in found["images/b.jpg"].boxes] == [
+        ("car", 0.75),  # ModelArts' <confidence>
+        ("bus", 0.5),  # labelloop's <score>
+        ("van", None),  # not a score: the box is kept, the value ignored
+    ]
+    [warning] = ctx.warnings
+    assert "object 3 (van): <confidence> 'high' is not a score" in warning.problem

@@ -308,3 +308,37 @@ def test_bccd_round_trips_voc_to_yolo_to_voc(tmp_path: Path):
     assert len(final_items) == len(expected) == 364
     for item in final_items:
         assert boxes_match(expected[item.path.name], item.boxes), item.relative_path
+
+
+def test_boxes_overshooting_the_image_are_kept_for_clipping(tmp_path: Path):
+    write(tmp_path / "classes.txt", "cat\n")
+    write_image(tmp_path / "images" / "a.jpg")
+    lines = [
+        "0 0.95 0.5 0.2 0.2",  # right edge at 1.05: kept whole, the import service clips it
+        "0 0.0 0.0 1.0 1.0",  # centred on the corner: corners -0.5 and 0.5, the limit
+        "0 1.4 0.5 0.4 0.2",  # right edge at 1.6: cannot be a box of this image
+        "0 -0.3 0.5 0.6 0.2",  # left edge at -0.6
+        "0 2 0.5 0.4 0.2",  # 2: a pixel value, not a fraction
+    ]
+    write(tmp_path / "labels" / "a.txt", "\n".join(lines) + "\n")
+    [item], ctx = read_with("yolo", tmp_path)
+    assert len(item.normalized_boxes) == 2
+    assert close(item.normalized_boxes[0], Box("cat", 0.85, 0.4, 0.2, 0.2))
+    assert close(item.normalized_boxes[1], Box("cat", -0.5, -0.5, 1.0, 1.0))
+    assert item.dropped_annotations == 3
+    problems = [issue.problem for issue in ctx.warnings]
+    assert problems[0].startswith("line 3: corners (1.2, 0.4, 1.6, 0.6) lie far outside")
+    assert problems[1].startswith("line 4: corners (-0.6, 0.4, 0, 0.6) lie far outside")
+    assert problems[2].startswith("line 5: values up to 2;") and "not pixels" in problems[2]
+    assert all(p.endswith("box dropped") for p in problems)
+
+
+def test_only_lines_that_failed_count_as_dropped(tmp_path: Path):
+    write(tmp_path / "classes.txt", "cat\n")
+    write_image(tmp_path / "images" / "a.jpg", seed=1)
+    write_image(tmp_path / "images" / "b.jpg", seed=2)
+    write(tmp_path / "labels" / "a.txt", "\n\n")  # blank lines: no objects, nothing dropped
+    write(tmp_path / "labels" / "b.txt", "3 0.5 0.5 0.1 0.1\n")
+    items, _ = read_with("yolo", tmp_path)
+    found = {i.relative_path: (i.normalized_boxes, i.dropped_annotations) for i in items}
+    assert found == {"images/a.jpg": ([], 0), "images/b.jpg": ([], 1)}

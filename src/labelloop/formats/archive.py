@@ -13,6 +13,10 @@ Declared sizes can lie: ``zipfile`` stops reading an entry at its declared size 
 fails its CRC check and is skipped); the bytes written are also counted against the budget:
 going over it raises ``UnsafeArchive`` (the caller discards ``dest``). Nothing is ever
 written outside ``dest``.
+
+``unwrap`` finds the dataset inside the extracted folder: ``zip -r coll.zip coll`` (and most
+"compress folder" menus) put every entry under one wrapping folder, whose name is no class and
+which hides a dataset's annotation files from the format readers one level too high.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from pathlib import Path
 from typing import IO
 
 from labelloop.domain import InvalidInput
+from labelloop.imaging import looks_like_image
 
 from .base import ImportIssue
 
@@ -35,6 +40,7 @@ __all__ = [
     "MAX_COMPRESSION_RATIO",
     "UnsafeArchive",
     "extract_zip",
+    "unwrap",
 ]
 
 # Defaults for callers without limits of their own: room for a large labeling dataset (half a
@@ -50,6 +56,10 @@ _CHUNK = 1024 * 1024
 _DRIVE = re.compile(r"^[A-Za-z]:")
 # macOS adds resource forks under __MACOSX/; they are metadata, not part of the dataset.
 _IGNORED_PREFIXES = ("__MACOSX/",)
+# What operating systems leave beside a folder they compress; never part of a dataset. Names
+# starting with "." (.DS_Store, ._coll) are hidden files, which every reader skips too.
+_JUNK_NAMES = frozenset({"__macosx", "thumbs.db", "desktop.ini"})
+_MAX_UNWRAP = 8  # wrapping folders peeled off at most (export/2024/coll/...)
 
 
 class UnsafeArchive(InvalidInput):
@@ -89,6 +99,39 @@ def extract_zip(
         for plan in plans:
             written += _extract_one(archive, plan, max_total_bytes - written, issues)
     return issues
+
+
+def unwrap(root: Path) -> Path:
+    """The folder of an extracted archive that holds the dataset.
+
+    When ``root`` holds exactly one folder and nothing else but system junk (``__MACOSX``,
+    ``.DS_Store``, ``Thumbs.db``), the dataset is in that folder: it is taken as the root,
+    repeatedly. A single folder holding only files (no folder, no annotation file) is kept as
+    it is: ``cat/*.jpg`` may be one class of an ImageNet layout, and read either way the
+    images of a plain folder are the same.
+    """
+    for _ in range(_MAX_UNWRAP):
+        entries = [entry for entry in root.iterdir() if not _is_junk(entry.name)]
+        if len(entries) != 1:
+            return root
+        inner = entries[0]
+        if inner.is_symlink() or not inner.is_dir() or not _holds_more_than_images(inner):
+            return root
+        root = inner
+    return root
+
+
+def _is_junk(name: str) -> bool:
+    return name.startswith(".") or name.lower() in _JUNK_NAMES
+
+
+def _holds_more_than_images(folder: Path) -> bool:
+    for entry in folder.iterdir():
+        if _is_junk(entry.name):
+            continue
+        if entry.is_dir() or not looks_like_image(entry):
+            return True
+    return False
 
 
 def _refuse_bombs(

@@ -51,6 +51,11 @@ class ImportItem:
     # YOLO whose coordinates need the real image size the importer does not read. When not
     # None the image is labeled and these replace ``boxes``: see ``pixel_boxes``.
     normalized_boxes: list[Box] | None = None
+    # Annotation entries the source gave this image that the importer already dropped (each
+    # reported to the context): a box line or object it could not read, an unknown class. The
+    # import service adds the boxes it drops itself; an image whose annotations were ALL
+    # dropped is imported unlabeled, not as "labeled, no objects" (a false negative).
+    dropped_annotations: int = 0
 
     def pixel_boxes(self, width: int, height: int) -> list[Box] | None:
         """The boxes in pixels of a ``width`` x ``height`` image (the probed, displayed size).
@@ -80,6 +85,8 @@ class ImportContext:
     warnings: list[ImportIssue] = field(default_factory=list)  # item kept, something dropped
     # Labels the source declares even when no image uses them (COCO categories, classes.txt).
     declared_labels: list[str] = field(default_factory=list)
+    # declared label -> the file (or folder) that declared it, relative to the root
+    label_sources: dict[str, str] = field(default_factory=dict)
 
     def error(self, path: Path | str, problem: str) -> None:
         self.errors.append(ImportIssue(self.display(path), problem))
@@ -87,9 +94,12 @@ class ImportContext:
     def warn(self, path: Path | str, problem: str) -> None:
         self.warnings.append(ImportIssue(self.display(path), problem))
 
-    def declare_label(self, name: str) -> None:
+    def declare_label(self, name: str, source: Path | str | None = None) -> None:
+        """Declare ``name``; ``source`` is the file that declares it, for messages."""
         if name not in self.declared_labels:
             self.declared_labels.append(name)
+            if source is not None:
+                self.label_sources[name] = self.display(source)
 
     def display(self, path: Path | str) -> str:
         path = Path(path)
@@ -111,6 +121,7 @@ class ExportPrediction:
     model_version: str | None = None
     job_id: int | None = None
     annotated_by: str = "labelloop/active-learning"
+    created_at: str | None = None  # ISO time the model made the prediction
 
 
 @dataclass(frozen=True)

@@ -46,7 +46,7 @@ def read_coco(root: Path, ctx: ImportContext) -> Iterator[ImportItem]:
         if parsed is None:
             continue
         for name in parsed.labels:
-            ctx.declare_label(name)
+            ctx.declare_label(name, json_path)
         for problem in parsed.warnings:
             ctx.warn(json_path, problem)
         yield from _items(json_path, parsed, images, claimed, ctx)
@@ -111,6 +111,7 @@ def _items(
             boxes=list(parsed.boxes.get(image.id, [])) if labeled else None,
             declared_size=image.declared_size,
             source=ctx.display(json_path),
+            dropped_annotations=parsed.dropped.get(image.id, 0) if labeled else 0,
         )
 
 

@@ -56,6 +56,7 @@ class CocoFile:
     labels: list[str] = field(default_factory=list)  # valid category names, in file order
     boxes: dict[int | str, list[Box]] = field(default_factory=dict)  # image id -> boxes
     annotated: set[int | str] = field(default_factory=set)  # image ids with an annotation
+    dropped: dict[int | str, int] = field(default_factory=dict)  # image id -> boxes dropped
     # An image entry skipped: (problem, its file_name when the entry names one). The file is
     # then held back too: importing it unlabeled would hide that its annotation was lost.
     image_errors: list[tuple[str, str | None]] = field(default_factory=list)
@@ -208,6 +209,7 @@ def _parse_annotations(
             box = _box(entry, names, where)
         except FieldProblem as exc:
             parsed.warnings.append(f"{exc}; box dropped")
+            parsed.dropped[image_id] = parsed.dropped.get(image_id, 0) + 1
             continue
         parsed.boxes.setdefault(image_id, []).append(box)
 

@@ -75,7 +75,7 @@ def _declare_from_labels_file(root: Path, ctx: ImportContext) -> None:
         if not line.strip():
             continue
         try:
-            ctx.declare_label(validate_label_name(line))
+            ctx.declare_label(validate_label_name(line), path)
         except InvalidInput as exc:
             ctx.warn(path, f"line {number} ignored: {exc}")
 
@@ -90,7 +90,7 @@ def _declare_class_folders(roots: list[Path], ctx: ImportContext) -> set[Path]:
             if folder.is_symlink() or not folder.is_dir():
                 continue  # links are reported by the walk; files are handled there
             try:
-                ctx.declare_label(validate_label_name(label_for(folder.name)))
+                ctx.declare_label(validate_label_name(label_for(folder.name)), folder)
             except InvalidInput as exc:
                 ctx.error(folder, f"class folder skipped with its images: {exc}")
                 bad.add(folder)

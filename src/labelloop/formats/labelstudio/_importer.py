@@ -82,7 +82,7 @@ def _declare_from_config(path: Path, ctx: ImportContext) -> None:
     for tag in ("Choice", "Label"):
         for element in config.iter(tag):
             try:
-                ctx.declare_label(validate_label_name(element.get("value")))
+                ctx.declare_label(validate_label_name(element.get("value")), path)
             except InvalidInput as exc:
                 ctx.warn(path, f"<{tag}> ignored: {exc}")
 
@@ -177,6 +177,7 @@ def _item(
         if parsed.label is not None:
             ctx.warn(export.path, f"{where}: choice {parsed.label!r} ignored beside boxes")
         item.normalized_boxes = parsed.boxes
+        item.dropped_annotations = parsed.dropped
     elif parsed.label is not None:
         item.label = parsed.label
     elif not parsed.kinds:

@@ -31,6 +31,7 @@ class ParsedResult:
     declared_size: tuple[int, int] | None = None
     error: str | None = None  # the image cannot be imported as annotated (a bad class name)
     warnings: list[str] = field(default_factory=list)
+    dropped: int = 0  # rectangles that gave no box
 
 
 def parse_result(result: list, where: str) -> ParsedResult:
@@ -51,11 +52,12 @@ def parse_result(result: list, where: str) -> ParsedResult:
         parsed.kinds.add(kind)
         if not isinstance(value, dict):
             parsed.warnings.append(f"{at}: value is {type_name(value)}, not an object; ignored")
+            parsed.dropped += kind == RECTANGLES
             continue
         if kind == CHOICES:
             _choice(value, at, parsed)
-        else:
-            _rectangle(entry, value, at, parsed)
+        elif not _rectangle(entry, value, at, parsed):
+            parsed.dropped += 1
     return parsed
 
 
@@ -78,11 +80,12 @@ def _choice(value: dict, at: str, parsed: ParsedResult) -> None:
         )
 
 
-def _rectangle(entry: dict, value: dict, at: str, parsed: ParsedResult) -> None:
+def _rectangle(entry: dict, value: dict, at: str, parsed: ParsedResult) -> bool:
+    """Add the rectangle's box to ``parsed``; False (after a warning) when it is dropped."""
     names = value.get(RECTANGLES)
     if not isinstance(names, list) or not names:
         parsed.warnings.append(f"{at}: value.rectanglelabels is {type_name(names)}; box dropped")
-        return
+        return False
     size = _size(entry, at, parsed)
     try:
         label = validate_label_name(names[0])
@@ -93,10 +96,10 @@ def _rectangle(entry: dict, value: dict, at: str, parsed: ParsedResult) -> None:
         rotation = finite_number(value.get("rotation", 0) or 0, f"{at}: value.rotation")
     except (InvalidInput, FieldProblem) as exc:
         parsed.warnings.append(f"{at}: {exc}; box dropped")
-        return
+        return False
     if w <= 0 or h <= 0:
         parsed.warnings.append(f"{at}: width {w:g}% or height {h:g}% is not above 0; box dropped")
-        return
+        return False
     box = Box(label, x / 100, y / 100, w / 100, h / 100)
     if rotation % 360:
         if size is None:
@@ -107,6 +110,7 @@ def _rectangle(entry: dict, value: dict, at: str, parsed: ParsedResult) -> None:
         else:
             box = _bounding_box(box, rotation, size)
     parsed.boxes.append(box)
+    return True
 
 
 def _size(entry: dict, at: str, parsed: ParsedResult) -> tuple[int, int] | None:

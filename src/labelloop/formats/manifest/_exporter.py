@@ -8,8 +8,14 @@
 Labeled images carry ``annotated-by: "human"`` annotations and ``usage: "TRAIN"``. Images to
 confirm carry the sample's ``hard``, ``hard-coefficient``, ``hard-reasons`` (ModelArts reason
 codes) and, for detection, ``hard-type``, plus the model's annotation with its ``annotated-by``
-(``labelloop/active-learning`` unless the prediction says otherwise), ``confidence``, ``hard``
-and ``hard-coefficient``. ``hard`` is written "true"/"false" as ModelArts writes it.
+(``labelloop/active-learning`` unless the prediction says otherwise), ``confidence``, ``hard``,
+``hard-coefficient`` and ``creation-time`` (when the prediction's time is known).
+``hard`` is written "true"/"false" as ModelArts writes it.
+
+A detection prediction's ``confidence`` is the image's score: the prediction's own, else its
+highest box score (what labelloop's detection jobs store as the image score). Each box's score
+is in the VOC file as ``<confidence>`` (ModelArts' field) and ``<score>`` (what other labelloop
+readers use).
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ from labelloop.domain import TaskType
 from .._exporting import claim_image_name, pending_prediction
 from .._xml import write_xml
 from ..base import DatasetInfo, ExportItem, ExportPrediction, ExportReport, UniqueNames, copy_image
-from ..voc import annotation_element, prediction_element
+from ..voc import CONFIDENCE_TAG, SCORE_TAG, annotation_element, prediction_element
 from . import _fields as F
 
 __all__ = ["write_manifest"]
@@ -73,9 +79,7 @@ class _SampleWriter:
         prediction = self.prediction
         if prediction is not None and prediction.label is not None:
             fields: dict = {F.NAME: prediction.label}
-            if prediction.score is not None:
-                fields[F.CONFIDENCE] = prediction.score
-            annotations.append(_model(prediction, F.CLASSIFICATION, fields))
+            annotations.append(_model(prediction, F.CLASSIFICATION, fields, prediction.score))
         record[F.ANNOTATION] = annotations
         return record
 
@@ -93,10 +97,17 @@ class _SampleWriter:
         prediction = self.prediction
         if prediction is not None:
             element = prediction_element(
-                self.image_name, self.item.width, self.item.height, prediction, folder=IMAGES_DIR
+                self.image_name,
+                self.item.width,
+                self.item.height,
+                prediction,
+                folder=IMAGES_DIR,
+                score_tags=(SCORE_TAG, CONFIDENCE_TAG),
             )
             location = self._write_xml(PREDICTIONS_DIR, element)
-            annotations.append(_model(prediction, F.DETECTION, _box_file(location)))
+            annotations.append(
+                _model(prediction, F.DETECTION, _box_file(location), _image_score(prediction))
+            )
         record[F.ANNOTATION] = annotations
         return record
 
@@ -124,13 +135,23 @@ class _SampleWriter:
         return relative
 
 
-def _model(prediction: ExportPrediction, kind: str, fields: dict) -> dict:
-    return {
-        F.TYPE: kind,
-        **fields,
-        F.ANNOTATED_BY: prediction.annotated_by,
-        **_hard_fields(prediction),
-    }
+def _model(prediction: ExportPrediction, kind: str, fields: dict, confidence: float | None) -> dict:
+    annotation = {F.TYPE: kind, **fields}
+    if confidence is not None:
+        annotation[F.CONFIDENCE] = confidence
+    annotation[F.ANNOTATED_BY] = prediction.annotated_by
+    annotation.update(_hard_fields(prediction))
+    created = _modelarts_time(prediction.created_at)
+    if created is not None:
+        annotation[F.CREATION_TIME] = created
+    return annotation
+
+
+def _image_score(prediction: ExportPrediction) -> float | None:
+    if prediction.score is not None:
+        return prediction.score
+    scores = [box.score for box in prediction.boxes if box.score is not None]
+    return max(scores) if scores else None
 
 
 def _box_file(location: str) -> dict:

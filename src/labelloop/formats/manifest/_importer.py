@@ -9,7 +9,10 @@ Only annotations ``annotated-by: human`` (the default) are read: a classificatio
 the label, a detection annotation's boxes come from the Pascal VOC file at ``annotation-loc``.
 Annotations by a model (``modelarts/active-learning``, ``labelloop/...``) are predictions and
 are ignored, as are the sample's ``usage`` and hard-example fields: an import brings in what
-people confirmed. A line whose annotation cannot be read is skipped whole, with its line number.
+people confirmed. Fields an annotation may carry besides (``confidence``, ``creation-time``,
+``property``, ``hard`` ...) are accepted and not needed; a box's ``<confidence>`` or
+``<score>`` in the VOC file is read as its score. A line whose annotation cannot be read is
+skipped whole, with its line number.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ class _Human:
     label: str | None = None
     boxes: list[Box] | None = None
     size: tuple[int, int] | None = None
+    dropped: int = 0  # objects of its box files that gave no box
 
 
 def read_manifests(root: Path, ctx: ImportContext) -> Iterator[ImportItem]:
@@ -114,6 +118,7 @@ def _item(
         boxes=human.boxes,
         declared_size=human.size,
         source=listed[image],
+        dropped_annotations=human.dropped,
     )
 
 
@@ -200,6 +205,7 @@ class _Line:
         for problem in parsed.problems:
             self.ctx.warn(xml_path, problem)
         human.boxes = (human.boxes or []) + parsed.boxes
+        human.dropped += parsed.dropped
         human.size = human.size or parsed.size
         return True
 

@@ -24,7 +24,9 @@ from ..base import (
 from ._exporter import write_voc
 from ._importer import read_voc
 from ._schema import (
+    CONFIDENCE_TAG,
     ROOT_TAG,
+    SCORE_TAG,
     VocAnnotation,
     annotation_element,
     is_prediction,
@@ -33,8 +35,10 @@ from ._schema import (
 )
 
 __all__ = [
+    "CONFIDENCE_TAG",
     "FORMAT",
     "ROOT_TAG",
+    "SCORE_TAG",
     "VocAnnotation",
     "VocFormat",
     "annotation_element",

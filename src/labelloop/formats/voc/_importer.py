@@ -89,6 +89,7 @@ def _read_one(
         boxes=annotation.boxes,
         declared_size=annotation.size,
         source=shown,
+        dropped_annotations=annotation.dropped,
     )
 
 
@@ -135,6 +136,6 @@ def _declare_labels(root: Path, ctx: ImportContext) -> None:
         if not line.strip():
             continue
         try:
-            ctx.declare_label(validate_label_name(line))
+            ctx.declare_label(validate_label_name(line), path)
         except InvalidInput as exc:
             ctx.warn(path, f"line {number}: {exc}")

@@ -8,8 +8,10 @@ pixel; treating both alike keeps a labelloop round trip exact and is well inside
 draws. Zero-width boxes (``xmax == xmin``) are reported and dropped, not widened to one pixel.
 
 Predictions are written as a separate VOC file (``Predictions/<stem>.xml``) whose objects carry
-a ``<score>`` and whose root holds a ``<labelloop_prediction>`` element with the hard-example
-flags; ``is_prediction`` recognises such a file so that no importer takes it for annotations.
+a ``<score>`` (and, in a ModelArts export, the same value as ``<confidence>``; either is read
+back as the box's score) and whose root holds a ``<labelloop_prediction>`` element with the
+hard-example flags; ``is_prediction`` recognises such a file so that no importer takes it for
+annotations.
 """
 
 from __future__ import annotations
@@ -27,8 +29,10 @@ from .._xml import child_text
 from ..base import ExportPrediction
 
 __all__ = [
+    "CONFIDENCE_TAG",
     "PREDICTION_TAG",
     "ROOT_TAG",
+    "SCORE_TAG",
     "VocAnnotation",
     "annotation_element",
     "is_prediction",
@@ -38,6 +42,9 @@ __all__ = [
 
 ROOT_TAG = "annotation"
 PREDICTION_TAG = "labelloop_prediction"
+SCORE_TAG = "score"  # a box's score, as labelloop writes it
+CONFIDENCE_TAG = "confidence"  # the same, as ModelArts writes it in its VOC files
+SCORE_TAGS = (SCORE_TAG, CONFIDENCE_TAG)
 _CORNERS = ("xmin", "ymin", "xmax", "ymax")
 
 
@@ -50,6 +57,7 @@ class VocAnnotation:
     size: tuple[int, int] | None
     boxes: list[Box] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    dropped: int = 0  # <object> elements that gave no box
 
 
 def is_prediction(root: ET.Element) -> bool:
@@ -68,7 +76,9 @@ def parse_annotation(root: ET.Element) -> VocAnnotation:
         annotation.size = _parse_size(size, annotation.problems)
     for number, element in enumerate(root.findall("object"), start=1):
         box = _parse_object(element, number, annotation.problems)
-        if box is not None:
+        if box is None:
+            annotation.dropped += 1
+        else:
             annotation.boxes.append(box)
     return annotation
 
@@ -118,13 +128,39 @@ def _parse_object(element: ET.Element, number: int, problems: list[str]) -> Box 
         kind = "inverted" if xmax < xmin or ymax < ymin else "zero-sized"
         problems.append(f"{where}: {kind} box ({shown}); box dropped")
         return None
-    return Box(label, xmin, ymin, xmax - xmin, ymax - ymin)
+    score = _score(element, where, problems)
+    return Box(label, xmin, ymin, xmax - xmin, ymax - ymin, score)
+
+
+def _score(element: ET.Element, where: str, problems: list[str]) -> float | None:
+    """A model's score for the object: ``<score>`` (labelloop) or ``<confidence>`` (ModelArts)."""
+    for tag in SCORE_TAGS:
+        text = child_text(element, tag)
+        if text is None:
+            continue
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if math.isfinite(value) and 0 <= value <= 1:
+            return value
+        problems.append(f"{where}: <{tag}> {text!r} is not a score between 0 and 1; ignored")
+    return None
 
 
 def annotation_element(
-    file_name: str, width: int, height: int, boxes: Iterable[Box], *, folder: str = "JPEGImages"
+    file_name: str,
+    width: int,
+    height: int,
+    boxes: Iterable[Box],
+    *,
+    folder: str = "JPEGImages",
+    score_tags: tuple[str, ...] = (SCORE_TAG,),
 ) -> ET.Element:
-    """A VOC ``<annotation>`` for ``boxes``; a box's score is written when it has one."""
+    """A VOC ``<annotation>`` for ``boxes``; a box's score is written when it has one.
+
+    ``score_tags``: the elements the score is written in (ModelArts reads ``<confidence>``).
+    """
     root = ET.Element(ROOT_TAG)
     ET.SubElement(root, "folder").text = folder
     ET.SubElement(root, "filename").text = file_name
@@ -140,7 +176,8 @@ def annotation_element(
         ET.SubElement(element, "truncated").text = "0"
         ET.SubElement(element, "difficult").text = "0"
         if box.score is not None:
-            ET.SubElement(element, "score").text = format_number(box.score)
+            for tag in score_tags:
+                ET.SubElement(element, tag).text = format_number(box.score)
         bndbox = ET.SubElement(element, "bndbox")
         for key, value in zip(_CORNERS, (box.x, box.y, box.x2, box.y2), strict=True):
             ET.SubElement(bndbox, key).text = format_number(value)
@@ -148,10 +185,18 @@ def annotation_element(
 
 
 def prediction_element(
-    file_name: str, width: int, height: int, prediction: ExportPrediction, *, folder: str
+    file_name: str,
+    width: int,
+    height: int,
+    prediction: ExportPrediction,
+    *,
+    folder: str,
+    score_tags: tuple[str, ...] = (SCORE_TAG,),
 ) -> ET.Element:
     """A VOC file of a model's boxes (with scores) plus a block of hard-example flags."""
-    root = annotation_element(file_name, width, height, prediction.boxes, folder=folder)
+    root = annotation_element(
+        file_name, width, height, prediction.boxes, folder=folder, score_tags=score_tags
+    )
     block = ET.SubElement(root, PREDICTION_TAG)
     ET.SubElement(block, "annotated_by").text = prediction.annotated_by
     if prediction.label is not None:

@@ -30,7 +30,7 @@ MAX_LABEL_FILE_BYTES = 64 * 1024 * 1024
 def read_yolo(root: Path, ctx: ImportContext) -> Iterator[ImportItem]:
     classes = read_class_names(root, ctx)
     for index in sorted(classes.names):
-        ctx.declare_label(classes.names[index])
+        ctx.declare_label(classes.names[index], classes.source)
     files = FileIndex(root)
     used: set[Path] = set()
     for image in files.paths:
@@ -77,6 +77,7 @@ def _labeled_item(
         relative_path=relative,
         normalized_boxes=parsed.boxes,
         source=ctx.display(label_file),
+        dropped_annotations=parsed.dropped,
     )
 
 

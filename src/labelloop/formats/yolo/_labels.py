@@ -16,9 +16,15 @@ from ._classes import ClassNames
 
 __all__ = ["ParsedLabels", "parse_label_text"]
 
-# Rounding in other tools writes 1.0000001 or -0.0000001; anything further out is not YOLO
-# (pixel coordinates, most likely), and is dropped rather than guessed at.
-TOLERANCE = 0.01
+# A box's corners may lie outside 0..1: tools that do not clip (augmentation, a drag past the
+# border, a box around an object cut by the frame) write such boxes, and the import service
+# clips them to the image as it does VOC and COCO boxes. How far out is still a fraction:
+# a box no larger than the image whose centre lies inside it has its corners in -0.5..1.5, so
+# that range is what a real, overshooting YOLO box can reach. Past it the values are not
+# fractions of the image: pixels, most likely (any real pixel box has values of 2 and more),
+# and the box is dropped rather than guessed at.
+MIN_CORNER = -0.5
+MAX_CORNER = 1.5
 _BOX_VALUES = 5
 _MIN_POLYGON_VALUES = 7  # class + three points
 
@@ -27,6 +33,10 @@ _MIN_POLYGON_VALUES = 7  # class + three points
 class ParsedLabels:
     boxes: list[Box] = field(default_factory=list)  # normalised: 0..1 of width and height
     problems: list[str] = field(default_factory=list)  # "line N: ...", one per dropped box
+
+    @property
+    def dropped(self) -> int:
+        return len(self.problems)
 
 
 def parse_label_text(text: str, classes: ClassNames) -> ParsedLabels:
@@ -57,11 +67,18 @@ def _parse_line(tokens: list[str], classes: ClassNames) -> Box:
         x, y = cx - w / 2, cy - h / 2
     if w <= 0 or h <= 0:
         raise ValueError("zero or negative width or height")
-    if x < -TOLERANCE or y < -TOLERANCE or x + w > 1 + TOLERANCE or y + h > 1 + TOLERANCE:
+    corners = (x, y, x + w, y + h)
+    if max(values) > MAX_CORNER:
         raise ValueError(
-            "coordinates outside 0..1; YOLO values are fractions of the image size, not pixels"
+            f"values up to {max(values):g}; YOLO values are fractions of the image size "
+            "(0..1), not pixels"
         )
-    return Box(label, x, y, w, h)
+    if min(corners) < MIN_CORNER or max(corners) > MAX_CORNER:
+        shown = ", ".join(f"{value:g}" for value in corners)
+        raise ValueError(
+            f"corners ({shown}) lie far outside the image (0..1); the box cannot be placed"
+        )
+    return Box(label, x, y, w, h)  # overshoots, if any, are clipped by the import service
 
 
 def _label(token: str, classes: ClassNames) -> str:
