@@ -149,3 +149,14 @@ def test_console_script_demo(tmp_path):
     data = json.loads(shown.stdout)
     assert data["counts"]["labeled"] == 18 and data["counts"]["unlabeled"] == 102
     assert (tmp_path / "home" / "labelloop.db").exists()
+
+
+def test_labels_imported_for_images_already_there_are_reported(cli_env, tmp_path):
+    for i, label in enumerate(("cat", "dog")):
+        write_image(tmp_path / "classes" / label / f"{label}.png", seed=i)
+        write_image(tmp_path / "plain" / f"{label}.png", seed=i)
+    run("dataset", "create", "pets", "--type", "classification")
+    run("import", "pets", str(tmp_path / "plain"), "--format", "folder")
+    report = run("import", "pets", str(tmp_path / "classes"), "--format", "imagenet").stdout
+    assert "labeled 2 images already here" in " ".join(report.split())  # Rich wraps lines
+    assert run_json("dataset", "show", "pets")["counts"]["labeled"] == 2

@@ -138,3 +138,36 @@ def test_a_dataset_name_of_digits_only_is_refused(client):
         "/api/v1/datasets", json={"name": "7", "task_type": "classification", "labels": ["a"]}
     )
     assert answer.status_code == 422 and "reads as an id" in answer.json()["message"]
+
+
+def test_labels_uploaded_after_their_images_label_them(client):
+    # Images first, annotations later: the second upload labels the images already there.
+    make_dataset(client)
+    plain = [("files", (f"img{n}.png", png_bytes(n), "image/png")) for n in range(2)]
+    assert client.post("/api/v1/datasets/pets/imports", files=plain).json()["unlabeled"] == 2
+    classes = [
+        ("files", (f"{label}/img{n}.png", png_bytes(n), "image/png"))
+        for n, label in enumerate(["cat", "dog"])
+    ]
+    report = client.post("/api/v1/datasets/pets/imports", files=classes).json()
+    assert (report["imported"], report["annotated_existing"]) == (0, 2)
+    assert client.get("/api/v1/datasets/pets").json()["counts"]["labeled"] == 2
+
+
+def test_manifest_export_carries_proposals_with_their_time_and_confidence(client, app, tmp_path):
+    import json
+
+    from .conftest import predict
+
+    seed_classification(app, tmp_path, labeled={"cat": 5, "dog": 5}, unlabeled=2)
+    predict(client)
+    response = client.get(
+        "/api/v1/datasets/pets/export", params={"format": "manifest", "state": "to_confirm"}
+    )
+    archive = zipfile.ZipFile(io.BytesIO(response.content))
+    manifest = next(n for n in archive.namelist() if n.endswith(".manifest"))
+    samples = [json.loads(line) for line in archive.read(manifest).decode().splitlines()]
+    assert len(samples) == 2
+    for sample in samples:
+        (proposal,) = [a for a in sample["annotation"] if a["annotated-by"] != "human"]
+        assert proposal["creation-time"].startswith("20") and 0 <= proposal["confidence"] <= 1

@@ -232,6 +232,9 @@ class ImportReportOut(BaseModel):
     labeled: int
     unlabeled: int
     boxes: int
+    annotated_existing: int = Field(
+        0, description="Images already in the dataset, open until now, labeled by this import"
+    )
     duplicates: list[str]
     skipped: list[FileProblemOut]
     warnings: list[FileProblemOut]
@@ -356,6 +359,8 @@ class SuggestionOut(BaseModel):
 class NextOut(BaseModel):
     model: str | None = Field(description="The model whose uncertainty ranked them; null: none")
     items: list[SuggestionOut]
+    ranked_from: int = Field(description="Open images ranked (a request ranks at most 2,000)")
+    open_images: int = Field(description="Open (unlabeled or to be confirmed) images in all")
 
 
 class HealthOut(BaseModel):

@@ -175,7 +175,12 @@ def import_cmd(
         out.print(
             f"format {r.format}: found {r.found}, imported [bold]{r.imported}[/] "
             f"({r.labeled} labeled, {r.unlabeled} unlabeled, {r.boxes} boxes), "
-            f"duplicates {len(r.duplicates)}, skipped {len(r.skipped)}",
+            + (
+                f"labeled {r.annotated_existing} images already here, "
+                if r.annotated_existing
+                else ""
+            )
+            + f"duplicates {len(r.duplicates)}, skipped {len(r.skipped)}",
             markup=True,
         )
         if r.labels_added:

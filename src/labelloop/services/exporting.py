@@ -107,4 +107,5 @@ def _export_prediction(prediction: Prediction) -> ExportPrediction:
         hard_reasons=prediction.hard_reasons,
         model_version=prediction.model_version,
         job_id=prediction.job_id,
+        created_at=prediction.created_at.isoformat() if prediction.created_at else None,
     )
