@@ -3,10 +3,14 @@
 It fetches each task's image by its URL (or decodes a data URI), looks at the mean colour and
 answers like a real backend: classification ``choices`` (the dominant channel's class) or
 detection ``rectanglelabels`` (one box per image at ``box_percent``, labelled by colour).
-``mode`` makes it misbehave: "slow" (sleeps ``delay`` before answering /predict), "malformed"
-(wrong shape), "error" (HTTP 500 on /predict), "flaky" (503 on the first ``failures`` calls,
-then fine), "break-after" (fine for ``failures`` calls, then 500), "bad-box" (a box outside
-the image), "not-json".
+Boxes carry ``original_width``/``original_height`` = the size of the image it decoded (Pillow,
+EXIF ignored, like most backends), or ``original_size`` when given.
+``mode`` makes it misbehave: "slow" (sleeps ``delay`` before answering /predict), "slow-first"
+(sleeps ``delay`` on the first ``failures`` calls only: a model loaded on first use),
+"malformed" (wrong shape), "error" (HTTP 500 on /predict), "flaky" (503 on the first
+``failures`` calls, then fine), "busy" (``busy_status``, 429 by default, with a ``Retry-After:
+retry_after`` header on the first ``failures`` calls), "break-after" (fine for ``failures``
+calls, then 500), "bad-box" (a box outside the image), "not-json".
 """
 
 from __future__ import annotations
@@ -37,6 +41,9 @@ class FakeBackend:
         box_percent: tuple[float, float, float, float] = (10.0, 20.0, 50.0, 40.0),
         score: float | None = None,
         class_names: tuple[str, ...] = CHANNEL_CLASSES,
+        original_size: tuple[int, int] | None = None,
+        busy_status: int = 429,
+        retry_after: str | None = None,
     ):
         self.task_type = task_type
         self.mode = mode
@@ -46,7 +53,11 @@ class FakeBackend:
         self.box_percent = box_percent
         self.score = score
         self.class_names = class_names
+        self.original_size = original_size
+        self.busy_status = busy_status
+        self.retry_after = retry_after
         self.requests: list[dict] = []  # /predict payloads received
+        self.request_times: list[float] = []  # time.monotonic() of each /predict
         self.fetched: list[bytes] = []  # image bytes fetched through the URLs
         self._server: ThreadingHTTPServer | None = None
         self._lock = threading.Lock()
@@ -71,18 +82,29 @@ class FakeBackend:
                     return
                 length = int(self.headers.get("Content-Length", 0))
                 payload = json.loads(self.rfile.read(length))
-                status, body = backend.answer(payload)
+                try:
+                    status, body, *headers = backend.answer(payload)
+                except OSError as exc:  # an image URL gone (the client gave up long ago)
+                    status, body, headers = 500, f"cannot fetch the image: {exc}", []
                 if isinstance(body, str):
-                    self._raw(status, body.encode())
+                    self._raw(status, body.encode(), headers=headers[0] if headers else None)
                 else:
                     self._json(status, body)
 
             def _json(self, status: int, body) -> None:
                 self._raw(status, json.dumps(body).encode(), "application/json")
 
-            def _raw(self, status: int, data: bytes, kind: str = "text/plain") -> None:
+            def _raw(
+                self,
+                status: int,
+                data: bytes,
+                kind: str = "text/plain",
+                headers: dict | None = None,
+            ) -> None:
                 try:
                     self.send_response(status)
+                    for name, value in (headers or {}).items():
+                        self.send_header(name, value)
                     self.send_header("Content-Type", kind)
                     self.send_header("Content-Length", str(len(data)))
                     self.end_headers()
@@ -116,9 +138,13 @@ class FakeBackend:
     def answer(self, payload: dict):
         with self._lock:
             self.requests.append(payload)
+            self.request_times.append(time.monotonic())
             calls = len(self.requests)
-        if self.mode == "slow":
+        if self.mode == "slow" or (self.mode == "slow-first" and calls <= self.failures):
             time.sleep(self.delay)
+        if self.mode == "busy" and calls <= self.failures:
+            headers = {} if self.retry_after is None else {"Retry-After": self.retry_after}
+            return self.busy_status, "busy, try again later", headers
         if self.mode == "error":
             return 500, "model crashed: CUDA out of memory"
         if self.mode == "flaky" and calls <= self.failures:
@@ -133,7 +159,7 @@ class FakeBackend:
         return 200, {"results": results}
 
     def _predict(self, task: dict) -> dict:
-        means = self._mean_colour(task["data"]["image"])
+        means, size = self._look_at(task["data"]["image"])
         channel = int(np.argmax(means))
         name = self.class_names[channel]
         share = float(means[channel] / max(means.sum(), 1e-9))
@@ -148,14 +174,15 @@ class FakeBackend:
             }
         else:
             x, y, w, h = self.box_percent
+            width, height = self.original_size or size
             if self.mode == "bad-box":
                 x = 90.0
             item = {
                 "from_name": "label",
                 "to_name": "image",
                 "type": "rectanglelabels",
-                "original_width": 0,
-                "original_height": 0,
+                "original_width": width,
+                "original_height": height,
                 "value": {
                     "x": x,
                     "y": y,
@@ -168,7 +195,9 @@ class FakeBackend:
             }
         return {"model_version": "fake-1", "score": score, "result": [item]}
 
-    def _mean_colour(self, url: str) -> np.ndarray:
+    def _look_at(self, url: str) -> tuple[np.ndarray, tuple[int, int]]:
+        """Mean colour and (width, height) of the image, decoded as most backends do: Pillow
+        without EXIF orientation."""
         if url.startswith("data:"):
             data = base64.b64decode(url.split(",", 1)[1])
         else:
@@ -177,4 +206,5 @@ class FakeBackend:
         with self._lock:
             self.fetched.append(data)
         with Image.open(io.BytesIO(data)) as img:
-            return np.asarray(img.convert("RGB"), dtype=np.float64).reshape(-1, 3).mean(axis=0)
+            pixels = np.asarray(img.convert("RGB"), dtype=np.float64)
+            return pixels.reshape(-1, 3).mean(axis=0), img.size

@@ -8,7 +8,9 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +21,8 @@ from prelabel_support import GREEN, RED, colour_dataset, predictions
 from typer.testing import CliRunner
 
 from labelloop.cli import app as cli_app
+from labelloop.domain import JobState
+from labelloop.jobs.runner import run_job
 from labelloop.services import jobs as job_service
 from labelloop.services.context import AppContext
 
@@ -93,6 +97,73 @@ def test_register_with_flags_instead_of_a_contract_file(cli_env, tmp_path):
     contract = model["config"]["contract"]
     assert contract["layout"] == "NHWC" and contract["size"] == [32, 32]
     assert contract["std"] == [255.0, 255.0, 255.0]
+
+
+def test_a_missing_size_is_suggested_from_the_model_input(cli_env, tmp_path):
+    square = ob.classifier(tmp_path / "square.onnx")  # 32x32
+    wide = ob.classifier(tmp_path / "wide.onnx", size=(48, 32), layout="NHWC")
+    flags = ["--task-type", "classification", "--classes", "red,green,blue", "--logits"]
+    message = error_of("model", "register", "sq", "--onnx", square, *flags)
+    assert "takes 32x32 images" in message and "defaults to 224x224: add --size 32" in message
+    message = error_of("model", "register", "w", "--onnx", wide, *flags, "--layout", "nhwc")
+    assert "add --size 48x32" in message
+    assert run_json("model", "list") == []
+    model = run_json("model", "register", "sq", "--onnx", square, *flags, "--size", "32")
+    assert model["config"]["contract"]["size"] == [32, 32]
+
+
+def test_flags_that_do_not_apply_to_the_source_are_refused(cli_env, tmp_path, colour_model):
+    path, contract = colour_model
+    with FakeBackend() as backend:
+        message = error_of(
+            "model", "register", "r", "--remote", backend.url, "--task-type", "classification",
+            "--classes", "a,b", "--size", "32", "--mean", "0", "--layout", "NHWC", "--logits",
+        )  # fmt: skip
+    assert message.startswith("--size, --mean, --layout, --probabilities/--logits describe")
+    assert "do not apply to --remote" in message
+    message = error_of(
+        "model", "register", "o", "--onnx", path, "--contract", contract,
+        "--timeout", "5", "--image-transport", "data-uri",
+    )  # fmt: skip
+    assert (
+        message
+        == "--timeout, --image-transport apply to remote models (--remote) only, not to --onnx"
+    )
+    assert "--retries applies" in error_of(
+        "model", "register", "o", "--onnx", path, "--contract", contract, "--retries", "1"
+    )
+    assert run_json("model", "list") == []
+
+
+def test_smart_label_refuses_options_of_the_other_job_type(cli_env):
+    result = run("smart-label", "pets", "--type", "prelabel", "--model", "m", "--algorithm",
+                 "accurate", "--json", ok=False)  # fmt: skip
+    assert result.exit_code == 1
+    assert "--algorithm chooses how active learning trains" in json.loads(result.stderr)["error"]
+    result = run("smart-label", "pets", "--model", "m", "--map", "a=b", "--json", ok=False)
+    assert result.exit_code == 1
+    assert json.loads(result.stderr)["error"].startswith("--model, --map apply to pre-labeling")
+
+
+def test_show_fits_the_task_and_created_at_is_utc_everywhere(cli_env, tmp_path, colour_model):
+    path, contract = colour_model
+    registered = run_json("model", "register", "colours", "--onnx", path, "--contract", contract)
+    created = datetime.fromisoformat(registered["created_at"])
+    assert created.utcoffset() == timedelta(0)
+    assert abs(datetime.now(UTC) - created) < timedelta(minutes=5)
+    # Read back from the database (naive on SQLite) it is the same UTC time, with its offset.
+    assert run_json("model", "show", "colours")["created_at"] == registered["created_at"]
+    assert run_json("model", "list")[0]["created_at"] == registered["created_at"]
+    assert "outputs scores (logits)" in run("model", "show", "colours").stdout
+
+    boxes = np.array([[8, 8, 24, 24]])
+    detector = ob.detector(tmp_path / "det.onnx", boxes, np.array([0]), np.zeros((3, 1), "f"))
+    det_contract = tmp_path / "det.json"
+    det_contract.write_text(json.dumps(ob.contract("detection", ["a"], size=(64, 64)).to_dict()))
+    run("model", "register", "boxer", "--onnx", detector, "--contract", det_contract)
+    shown = run("model", "show", "boxer").stdout
+    assert "outputs boxes, scores, labels" in shown
+    assert "probabilities" not in shown and "logits" not in shown
 
 
 def test_models_that_do_not_fit_are_refused_with_the_reason(cli_env, tmp_path, colour_model):
@@ -216,6 +287,31 @@ def test_delete_is_refused_while_a_prelabel_job_uses_the_model(
     assert "does not exist" in error_of("model", "delete", "colours")
 
 
+def test_delete_is_refused_while_a_prelabel_job_runs_with_the_model(cli_env, tmp_path, app):
+    colour_dataset(app, tmp_path, "pets", "classification", ["red", "green"], [RED, GREEN])
+    with FakeBackend(mode="slow", delay=30.0) as backend:
+        run(
+            "model", "register", "slowpoke", "--remote", backend.url,
+            "--task-type", "classification", "--classes", "red,green",
+        )  # fmt: skip
+        job = job_service.start_job(app, "pets", "pre-label", {"model": "slowpoke"})
+        worker = threading.Thread(target=run_job, args=(app, job.id))
+        worker.start()
+        try:
+            deadline = time.monotonic() + 20
+            while not backend.requests and time.monotonic() < deadline:
+                time.sleep(0.02)
+            assert job_service.get_job(app, job.id).state is JobState.RUNNING
+            message = error_of("model", "delete", "slowpoke:1")
+            assert f"used by job {job.id} (running)" in message
+            assert run_json("model", "show", "slowpoke:1")["ref"] == "slowpoke:1"
+        finally:
+            job_service.cancel_job(app, job.id)
+            worker.join(timeout=15)
+    assert job_service.get_job(app, job.id).state is JobState.CANCELLED
+    assert run_json("model", "delete", "slowpoke:1")["ref"] == "slowpoke:1"
+
+
 def test_smart_label_cli_prelabels_in_a_background_worker(cli_env, tmp_path, colour_model):
     """The whole path a user takes: register, smart-label --type prelabel --wait (a real
     worker process), then the predictions are there."""
@@ -241,6 +337,10 @@ def test_smart_label_cli_prelabels_in_a_background_worker(cli_env, tmp_path, col
     assert job["result"]["mapping"] == {"red": "Red", "green": "grass"}
     assert job["result"]["unmapped_model_classes"] == ["blue"]
     assert time.monotonic() - started < 300
+    # A finished job reads complete (its last stage counted the published images), not 0/0.
+    shown = run_json("job", "show", job["id"])
+    assert (shown["stage"], shown["done"], shown["total"]) == ("done", 2, 2)
+    assert "succeeded: done 2/2" in run("job", "show", job["id"]).stdout
     ctx = AppContext(cli_env)
     try:
         found = predictions(ctx, "pets")

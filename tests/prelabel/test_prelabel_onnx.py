@@ -170,7 +170,7 @@ def test_detection_prelabel_boxes_hints_and_hard_types(app, tmp_path):
     assert green.hard_type is HardType.FALSE_DETECTION
     assert sorted(b.label for b in green.boxes) == ["A", "b"]
     assert np.isclose(min(b.score for b in green.boxes), 0.6, atol=1e-3)
-    assert "0.60 < 0.70" in green.hard_reasons[0].text
+    assert "a proposed box scores 0.60" in green.hard_reasons[0].text
 
 
 def test_cancel_during_prediction_publishes_nothing(app, tmp_path):

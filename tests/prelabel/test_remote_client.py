@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import base64
+import io
 import socket
+import time
 import urllib.error
 import urllib.request
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 
+import httpx
+import numpy as np
 import pytest
 from ls_backend import FakeBackend
 from PIL import Image
@@ -17,6 +24,7 @@ from labelloop.ml.runtime.remote import (
     RemoteModelClient,
     RemoteUnavailable,
     parse_predictions,
+    retry_after,
 )
 
 
@@ -52,6 +60,30 @@ def test_image_server_serves_only_its_files_under_unguessable_paths(images, tmp_
             assert err.value.code == 404
     with pytest.raises(urllib.error.URLError):
         urllib.request.urlopen(url, timeout=2)  # gone once the job is done
+
+
+def test_a_photo_with_exif_orientation_is_served_turned_as_displayed(tmp_path):
+    path = tmp_path / "phone.jpg"
+    stored = Image.new("RGB", (60, 40), (220, 40, 40))
+    stored.paste((40, 200, 60), (0, 0, 20, 40))  # green left third: the top once turned
+    exif = Image.Exif()
+    exif[0x0112] = 6  # shown turned 90 degrees clockwise
+    stored.save(path, format="JPEG", quality=95, exif=exif.tobytes())
+    with ImageServer({1: (path, "JPEG")}) as server:
+        with urllib.request.urlopen(server.url_for(1)) as response:
+            body = response.read()
+            assert int(response.headers["Content-Length"]) == len(body)
+        head = urllib.request.Request(server.url_for(1), method="HEAD")
+        with urllib.request.urlopen(head) as response:
+            assert int(response.headers["Content-Length"]) == len(body)
+    uri = data_uri(path, "JPEG")
+    assert uri.startswith("data:image/jpeg;base64,")
+    for data in (body, base64.b64decode(uri.split(",", 1)[1])):
+        with Image.open(io.BytesIO(data)) as img:
+            assert img.format == "JPEG" and img.size == (40, 60)
+            assert img.getexif().get(0x0112, 1) == 1
+            top = np.asarray(img.convert("RGB"))[:15].mean(axis=(0, 1))
+            assert top.argmax() == 1  # green
 
 
 def test_classification_batches_through_urls_and_data_uris(images):
@@ -113,10 +145,92 @@ def test_5xx_that_persists_and_timeouts_are_unavailable(images):
         with pytest.raises(RemoteUnavailable, match="HTTP 500 2 times: model crashed"):
             client.predict([(1, uri)])
     with FakeBackend(mode="slow", delay=2.0) as backend:
-        client = RemoteModelClient(backend.url, "classification", timeout=0.3)
-        with pytest.raises(RemoteUnavailable, match=r"timed out after 0\.3 s"):
+        sleeps = []
+        client = RemoteModelClient(backend.url, "classification", timeout=0.3, sleep=sleeps.append)
+        with pytest.raises(RemoteUnavailable, match=r"timed out after 0\.3 s .*\(2 tries\)"):
             client.predict([(1, uri)])
-        assert len(backend.requests) == 1  # a read timeout is not retried
+        # A read timeout is tried once more (after the backoff), not three times more.
+        assert len(backend.requests) == 2 and sleeps == [0.5]
+
+
+def test_a_model_loaded_on_the_first_predict_answers_the_second_try(images):
+    uri = data_uri(images[1], "PNG")
+    with FakeBackend(mode="slow-first", delay=3.0, failures=1) as backend:
+        client = RemoteModelClient(backend.url, "classification", timeout=0.5, backoff=0.1)
+        started = time.monotonic()
+        (answer,) = client.predict([(1, uri)])
+        assert answer.choices[0].label == "red"
+        assert len(backend.requests) == 2
+        assert time.monotonic() - started < 2.5  # one timeout and a backoff, not the 3 s
+
+
+@pytest.mark.parametrize(
+    ("status", "header", "expected_wait"),
+    [
+        (429, "2", 2.0),
+        (503, "1.5", 1.5),
+        (429, "3600", 30.0),  # capped at MAX_RETRY_AFTER
+        (429, None, 0.5),  # no header: the backoff
+        (503, "soon", 0.5),  # unreadable: the backoff
+    ],
+)
+def test_busy_answers_are_retried_after_what_retry_after_asks(
+    images, status, header, expected_wait
+):
+    sleeps = []
+    uri = data_uri(images[1], "PNG")
+    with FakeBackend(mode="busy", failures=1, busy_status=status, retry_after=header) as backend:
+        client = RemoteModelClient(backend.url, "classification", sleep=sleeps.append)
+        (answer,) = client.predict([(1, uri)])
+    assert answer.choices[0].label == "red"
+    assert sleeps == [pytest.approx(expected_wait)]
+
+
+def test_retry_after_as_an_http_date_and_busy_for_good(images):
+    later = datetime.now(UTC) + timedelta(seconds=20)
+    response = httpx.Response(429, headers={"Retry-After": format_datetime(later, usegmt=True)})
+    assert 18 <= retry_after(response) <= 20
+    uri = data_uri(images[1], "PNG")
+    with FakeBackend(mode="busy", failures=99, retry_after="0") as backend:
+        client = RemoteModelClient(backend.url, "classification", retries=2)
+        with pytest.raises(RemoteUnavailable, match="answered HTTP 429 3 times: busy"):
+            client.predict([(1, uri)])
+
+
+def test_a_wait_beyond_the_total_time_gives_up_at_once(images):
+    uri = data_uri(images[1], "PNG")
+    with FakeBackend(mode="busy", failures=1, retry_after="20") as backend:
+        client = RemoteModelClient(backend.url, "classification", timeout=1.0, total_timeout=5.0)
+        started = time.monotonic()
+        with pytest.raises(
+            RemoteUnavailable,
+            match=r"after 1 try \(HTTP 429: busy.*\): another try 20 s later would pass the 5 s",
+        ):
+            client.predict([(1, uri)])
+        assert time.monotonic() - started < 2
+
+
+def cancel_after(seconds: float):
+    deadline = time.monotonic() + seconds
+    return lambda: time.monotonic() >= deadline
+
+
+def test_cancel_stops_a_request_in_flight_and_a_wait_between_tries(images):
+    uri = data_uri(images[1], "PNG")
+    with FakeBackend(mode="slow", delay=30.0) as backend:
+        client = RemoteModelClient(backend.url, "classification", timeout=60)
+        started = time.monotonic()
+        with pytest.raises(Cancelled):
+            client.predict([(1, uri)], should_cancel=cancel_after(0.5))
+        assert time.monotonic() - started < 3
+        assert len(backend.requests) == 1
+    with FakeBackend(mode="busy", failures=1, retry_after="25") as backend:
+        client = RemoteModelClient(backend.url, "classification")
+        started = time.monotonic()
+        with pytest.raises(Cancelled):
+            client.predict([(1, uri)], should_cancel=cancel_after(0.5))
+        assert time.monotonic() - started < 3
+        assert len(backend.requests) == 1
 
 
 def test_garbage_answers_are_invalid(images):
@@ -169,6 +283,19 @@ def _rect(**value):
 def test_box_values_are_checked(value, message):
     with pytest.raises(RemoteAnswerInvalid, match=message):
         parse_predictions(_rect(**value), [1], "detection")
+
+
+def test_original_size_is_kept_when_given():
+    answer = _rect()
+    item = answer["results"][0]["result"][0]
+    (parsed,) = parse_predictions(answer, [1], "detection")
+    assert (parsed.boxes[0].original_width, parsed.boxes[0].original_height) == (None, None)
+    item.update(original_width=640, original_height=0)  # 0: not said
+    (parsed,) = parse_predictions(answer, [1], "detection")
+    assert (parsed.boxes[0].original_width, parsed.boxes[0].original_height) == (640.0, None)
+    item["original_height"] = "480"
+    with pytest.raises(RemoteAnswerInvalid, match="\"original_height\" '480' is not a number"):
+        parse_predictions(answer, [1], "detection")
 
 
 def test_scores_must_be_probabilities_and_other_item_types_are_skipped():

@@ -48,6 +48,20 @@ def smart_label_cmd(
 
     if job_type not in JOB_TYPES:
         fail(f"--type must be one of: {', '.join(JOB_TYPES)}", as_json)
+    if job_type == "prelabel" and algorithm is not None:
+        fail(
+            "--algorithm chooses how active learning trains (--type active); pre-labeling "
+            "runs the registered model given by --model: leave --algorithm out",
+            as_json,
+        )
+    if job_type == "active" and (model is not None or mappings):
+        given = ", ".join(f for f, v in (("--model", model), ("--map", mappings)) if v)
+        verb = "apply" if "," in given else "applies"
+        fail(
+            f"{given} {verb} to pre-labeling (--type prelabel); active learning trains its own "
+            "model on the dataset's labels",
+            as_json,
+        )
     params: dict[str, Any] = {}
     if algorithm is not None:
         params["algorithm"] = algorithm

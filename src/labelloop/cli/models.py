@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -28,6 +29,22 @@ def _services():
     return models
 
 
+def _view(model) -> dict:
+    """``model_view`` with ``created_at`` always ISO 8601 in UTC with its offset: the row just
+    registered holds an aware datetime, one read back from SQLite a naive one (stored as UTC)."""
+    view = _services().model_view(model)
+    view["created_at"] = _utc_iso(model.created_at)
+    return view
+
+
+def _utc_iso(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    if moment.tzinfo is None:  # SQLite hands stored UTC times back naive
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat()
+
+
 @model_app.command("list")
 def model_list(
     task_type: Annotated[
@@ -51,13 +68,11 @@ def model_list(
                 m["source"],
                 _short_list(m["class_names"]),
                 ", ".join(f"{k}={v}" for k, v in m["metrics"].items()),
-                (m["created_at"] or "")[:16].replace("T", " "),
+                (m["created_at"] or "")[:16].replace("T", " ") + " UTC",
             )
         out.print(table)
 
-    run_action(
-        lambda c: [models.model_view(m) for m in models.list_models(c, task_type)], as_json, show
-    )
+    run_action(lambda c: [_view(m) for m in models.list_models(c, task_type)], as_json, show)
 
 
 @model_app.command("show")
@@ -66,7 +81,7 @@ def model_show(
 ) -> None:
     """One model version: task, classes, source, metrics, files or endpoint."""
     models = _services()
-    run_action(lambda c: models.model_view(models.get_model(c, ref)), as_json, _show_model)
+    run_action(lambda c: _view(models.get_model(c, ref)), as_json, _show_model)
 
 
 def _show_model(m: dict) -> None:
@@ -92,12 +107,20 @@ def _show_model(m: dict) -> None:
         )
     elif "contract" in config:
         c = config["contract"]
+        names = c.get("output_names") or {}
+        if m["task_type"] == "classification":
+            kind = "probabilities" if c["outputs_probabilities"] else "logits"
+            outputs = f"{names.get('scores', 'scores')} ({kind})"
+        else:
+            outputs = ", ".join(names.get(r, r) for r in ("boxes", "scores", "labels"))
         out.print(
             f"  input {c['input_name']!r} {c['layout']} {c['channels']} "
-            f"{c['size'][0]}x{c['size'][1]} ({c['resize']}), mean {c['mean']}, std {c['std']}, "
-            f"{'probabilities' if c['outputs_probabilities'] else 'logits'}",
+            f"{c['size'][0]}x{c['size'][1]} ({c['resize']}), mean {c['mean']}, std {c['std']}; "
+            f"outputs {outputs}",
             highlight=False,
         )
+        if config.get("show_threshold") is not None:
+            out.print(f"  show_threshold: {config['show_threshold']}", highlight=False)
 
 
 @model_app.command("register")
@@ -131,18 +154,56 @@ def model_register(
         bool | None,
         typer.Option("--probabilities/--logits", help="Classification output kind"),
     ] = None,
-    timeout: Annotated[float, typer.Option(help="Remote: seconds per request")] = 60.0,
-    retries: Annotated[int, typer.Option(help="Remote: retries on errors/5xx")] = 3,
-    batch_size: Annotated[int, typer.Option(help="Remote: images per request")] = 8,
+    timeout: Annotated[
+        float | None, typer.Option(help="Remote: seconds per request [default: 60]")
+    ] = None,
+    retries: Annotated[
+        int | None, typer.Option(help="Remote: retries on errors, 5xx, 429 [default: 3]")
+    ] = None,
+    batch_size: Annotated[
+        int | None, typer.Option(help="Remote: images per request [default: 8]")
+    ] = None,
     image_transport: Annotated[
-        str, typer.Option(help="Remote: http (loopback server) or data-uri")
-    ] = "http",
+        str | None,
+        typer.Option(help="Remote: http (loopback server) or data-uri [default: http]"),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Register an ONNX file (checked against its contract) or a remote model endpoint."""
     models = _services()
     if (onnx_file is None) == (remote is None):
         fail("give exactly one of --onnx FILE or --remote URL", as_json)
+    onnx_only = {
+        "--contract": contract_file,
+        "--size": size,
+        "--mean": mean,
+        "--std": std,
+        "--channels": channels,
+        "--layout": layout,
+        "--resize": resize,
+        "--input-name": input_name,
+        "--output": outputs or None,
+        "--probabilities/--logits": probabilities,
+    }
+    remote_only = {
+        "--timeout": timeout,
+        "--retries": retries,
+        "--batch-size": batch_size,
+        "--image-transport": image_transport,
+    }
+    if remote is not None and (given := _given(onnx_only)):
+        fail(
+            f"{given} describe{'s' if ',' not in given else ''} an ONNX model's input or "
+            "outputs and do not apply to --remote (a remote model takes --task-type, "
+            "--classes, --timeout, --retries, --batch-size, --image-transport)",
+            as_json,
+        )
+    if onnx_file is not None and (given := _given(remote_only)):
+        fail(
+            f"{given} appl{'ies' if ',' not in given else 'y'} to remote models (--remote) "
+            "only, not to --onnx",
+            as_json,
+        )
     flags = {
         "task_type": task_type,
         "class_names": _split(classes),
@@ -159,26 +220,33 @@ def model_register(
 
     def action(c: AppContext):
         if remote is not None:
+            given = {
+                "timeout_s": timeout,
+                "retries": retries,
+                "batch_size": batch_size,
+                "image_transport": image_transport,
+            }
             settings = models.RemoteSettings(
-                url=remote,
-                timeout_s=timeout,
-                retries=retries,
-                batch_size=batch_size,
-                image_transport=image_transport,
+                url=remote, **{k: v for k, v in given.items() if v is not None}
             )
             if not task_type:
                 raise InvalidInput("--task-type is required with --remote")
             model = models.register_remote(c, name, settings, task_type, _split(classes))
         else:
-            model = models.register_onnx(c, name, onnx_file, _contract(contract_file, flags))
-        return models.model_view(model)
+            data = _contract_data(contract_file, flags)
+            if "size" not in data:
+                _check_default_size(onnx_file, data)
+            model = models.register_onnx(c, name, onnx_file, _contract(data))
+        return _view(model)
 
     run_action(action, as_json, lambda m: (out.print("registered"), _show_model(m)))
 
 
-def _contract(path: Path | None, flags: dict[str, Any]):
-    from labelloop.ml.runtime.contract import ContractError, ModelContract
+def _given(options: dict[str, Any]) -> str:
+    return ", ".join(name for name, value in options.items() if value is not None)
 
+
+def _contract_data(path: Path | None, flags: dict[str, Any]) -> dict[str, Any]:
     data: dict[str, Any] = {}
     if path is not None:
         try:
@@ -195,10 +263,56 @@ def _contract(path: Path | None, flags: dict[str, Any]):
             "--task-type and --classes (then --size, --mean, --std, --channels, --layout, "
             "--resize, --input-name, --output, --probabilities/--logits as needed)"
         )
+    return data
+
+
+def _contract(data: dict[str, Any]):
+    from labelloop.ml.runtime.contract import ContractError, ModelContract
+
     try:
         return ModelContract.from_dict(data)
     except ContractError as exc:
         raise InvalidInput(f"the contract is not valid: {exc}") from None
+
+
+def _check_default_size(onnx_file: Path, data: dict[str, Any]) -> None:
+    """With no size declared the contract says 224x224; a model whose image input has another
+    fixed size is refused here with the --size that fits it."""
+    from labelloop.ml.runtime.contract import ModelContract
+
+    default = ModelContract.__dataclass_fields__["size"].default
+    found = _input_size(onnx_file, data.get("input_name"), str(data.get("layout", "NCHW")))
+    if found is not None and tuple(found) != tuple(default):
+        width, height = found
+        flag = f"--size {width}" if width == height else f"--size {width}x{height}"
+        raise InvalidInput(
+            f"{onnx_file.name} takes {width}x{height} images, but no input size was given and "
+            f'it defaults to {default[0]}x{default[1]}: add {flag} (or "size": '
+            f"[{width}, {height}] in the contract)"
+        )
+
+
+def _input_size(onnx_file: Path, input_name: str | None, layout: str) -> tuple[int, int] | None:
+    """(width, height) of the model's image input when the graph fixes it, else None (also
+    when the file cannot be read: registration then says what is wrong with it)."""
+    try:
+        import onnx
+
+        graph = onnx.load(str(onnx_file), load_external_data=False).graph
+    except Exception:
+        return None
+    weights = {init.name for init in graph.initializer}
+    inputs = [i for i in graph.input if i.name not in weights]
+    chosen = [i for i in inputs if i.name == input_name] if input_name else inputs
+    if len(chosen) != 1:
+        return None
+    dims = chosen[0].type.tensor_type.shape.dim
+    if len(dims) != 4:
+        return None
+    height, width = (dims[2], dims[3]) if layout.upper() == "NCHW" else (dims[1], dims[2])
+    if height.dim_value > 0 and width.dim_value > 0:
+        return int(width.dim_value), int(height.dim_value)
+    return None
 
 
 @model_app.command("export")
@@ -225,7 +339,7 @@ def model_delete(
     """Delete a model version and its files (refused while a pre-label job uses it)."""
     models = _services()
     run_action(
-        lambda c: models.model_view(models.delete_model(c, ref)),
+        lambda c: _view(models.delete_model(c, ref)),
         as_json,
         lambda m: out.print(f"deleted model {m['ref']}"),
     )

@@ -197,6 +197,11 @@ def _classification_answer(image_id: int, row: np.ndarray, names: Sequence[str])
 
 
 class RemotePredictor:
+    """A Label Studio ML backend. The images it gets (by URL or data URI) are turned as they
+    are displayed (EXIF orientation applied, ``ml.runtime.image_server``), the pixels the
+    percent boxes refer to; an answer whose boxes say they were drawn on an image of another
+    shape (``original_width``/``original_height``) fails that image instead of misplacing them."""
+
     def __init__(self, app: AppContext, model: Model):
         self.app = app
         self.model = model
@@ -218,7 +223,7 @@ class RemotePredictor:
         ids = [img.id for img in images]
         try:
             with client:
-                client.health()
+                client.health(should_cancel=should_cancel)
                 if self.settings.image_transport == "data-uri":
                     answers = client.predict_all(
                         ids,
@@ -236,9 +241,13 @@ class RemotePredictor:
             raise ModelFailed(f"remote model {self.model.ref}: {exc}") from None
         output = RunOutput([])
         for img, answer in zip(images, answers, strict=True):
-            output.answers.append(self._answer(img, answer))
             if answer.model_version and answer.model_version not in output.model_versions:
                 output.model_versions.append(answer.model_version)
+            why = _size_contradiction(answer.boxes, img.width, img.height)
+            if why is not None:
+                output.failed.append((img.id, why))
+                continue
+            output.answers.append(self._answer(img, answer))
         return output
 
     def _path(self, img: Image) -> Path:
@@ -252,6 +261,30 @@ class RemotePredictor:
         )
         boxes = tuple(_percent_box_to_pixels(b, img.width, img.height) for b in answer.boxes)
         return ModelAnswer(img.id, classes=classes, boxes=boxes)
+
+
+# Sizes within a pixel, or of the same shape within this share (a backend that scaled the image
+# and says so), place percent boxes alike.
+_SAME_SHAPE = 0.01
+
+
+def _size_contradiction(boxes, width: int, height: int) -> str | None:
+    """Why the boxes' ``original_width``/``original_height`` contradict the displayed size,
+    or None (sizes not given, equal, or of the same shape)."""
+    for box in boxes:
+        said_w, said_h = box.original_width, box.original_height
+        if said_w is None or said_h is None:
+            continue
+        if abs(said_w - width) <= 1 and abs(said_h - height) <= 1:
+            continue
+        if abs((said_w / said_h) / (width / height) - 1.0) <= _SAME_SHAPE:
+            continue
+        return (
+            f"the model drew its boxes on a {said_w:g}x{said_h:g} image, but the image is "
+            f"{width}x{height} as displayed (EXIF orientation applied); its percent boxes "
+            "would be misplaced, so none is kept"
+        )
+    return None
 
 
 def _percent_box_to_pixels(box, width: int, height: int):

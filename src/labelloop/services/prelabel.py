@@ -29,7 +29,7 @@ from labelloop.domain import (
     TaskType,
 )
 from labelloop.ml.runtime.confidence import (
-    CONFIDENT_BOX,
+    HARD_THRESHOLD,
     HINT_THRESHOLD,
     LOW_CONFIDENCE,
     MIN_MARGIN,
@@ -75,7 +75,9 @@ def run_prelabel(app: AppContext, job: Job, reporter) -> JobOutcome:
     if dataset.task_type is TaskType.CLASSIFICATION:
         converted = _classification(output.answers, mapping, dataset, model.class_names)
     else:
-        converted = _detection(output.answers, mapping, _thresholds(model.config))
+        converted = _detection(
+            output.answers, mapping, _thresholds(model.config), model.class_names
+        )
     predictions, report = converted
     if not predictions:
         why = output.failed[0][1] if output.failed else "no answer named a mapped class"
@@ -192,17 +194,22 @@ def _thresholds(config: dict) -> dict:
         return {}
     return {
         "show_threshold": float(show),
-        "confident_box": float(show) + (1.0 - float(show)) * 0.4,  # 0.5 -> 0.7, as by default
         "hint_threshold": float(show) / 2,
+        # Hard from what one proposed box scoring show + 40% of the way to 1 gives (0.5 -> 0.7,
+        # hardness 0.3, as by default).
+        "hard_threshold": (1.0 - float(show)) * 0.6,
     }
 
 
 def _detection(
-    answers: list[ModelAnswer], mapping: LabelMapping, thresholds: dict
+    answers: list[ModelAnswer], mapping: LabelMapping, thresholds: dict, class_names
 ) -> tuple[list[ImagePrediction], dict]:
     dropped = Counter()
+    answered_unknown = Counter()  # boxes of classes a remote model answered, never declared
+    declared = set(class_names)
     predictions = []
     for answer in answers:
+        answered_unknown.update(b[0] for b in answer.boxes if b[0] not in declared)
         boxes = _mapped(answer.boxes, mapping, dropped)
         if answer.judged is not None:  # the model typed its own hard examples
             judged = answer.judged
@@ -220,7 +227,7 @@ def _detection(
             continue
         xyxy = np.array([(x, y, x + w, y + h) for _, x, y, w, h, _ in boxes]).reshape(-1, 4)
         scores = np.array([np.nan if b[5] is None else b[5] for b in boxes], dtype=np.float64)
-        hardness = detection_hardness(xyxy, scores, **thresholds)
+        hardness = detection_hardness(xyxy, scores, [b[0] for b in boxes], **thresholds)
         shown = [_box(b) for b, keep in zip(boxes, hardness.shown, strict=True) if keep]
         hints = [_box(b) for b, keep in zip(boxes, hardness.hints, strict=True) if keep]
         predictions.append(
@@ -234,7 +241,11 @@ def _detection(
                 hints=tuple(hints),
             )
         )
-    return predictions, {"boxes_of_unmapped_classes": dict(dropped)}
+    report = {
+        "boxes_of_unmapped_classes": dict(dropped),
+        "answered_undeclared_classes": dict(answered_unknown),
+    }
+    return predictions, report
 
 
 def _mapped(boxes, mapping: LabelMapping, dropped: Counter) -> list:
@@ -263,9 +274,10 @@ def _hard_rule(task_type: TaskType, config: dict) -> dict:
     if config.get("kind") == "detector":
         return {"by": "the trained detector (calibrated scores, mirrored view)"}
     return {
+        "by": "active learning's false/missed typing on the model's scores",
         "show_threshold": SHOW_THRESHOLD,
-        "confident_box": CONFIDENT_BOX,
         "hint_threshold": HINT_THRESHOLD,
+        "hard_threshold": HARD_THRESHOLD,
         **_thresholds(config),
     }
 

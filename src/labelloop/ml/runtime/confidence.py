@@ -2,9 +2,9 @@
 
 A pre-labeling model is a black box (an uploaded ONNX file, a remote endpoint): there are no
 embeddings of labeled images to compare with and no cross-validation to pick a threshold from,
-so hardness here is a plain rule on the scores the model gives. Pure functions over arrays,
+so hardness here comes from the scores the model gives. Pure functions over arrays,
 thresholds as named constants (cleanlab style); the codes are ModelArts' (0 no object found,
-1 low confidence).
+1 low confidence; detection adds ``ml.hard``'s codes from 10 on).
 
 Classification — hard when the best label's probability is below ``MIN_TOP_PROBABILITY``
 (0.5: the model thinks it is more likely wrong than right) or when it leads the runner-up by
@@ -13,29 +13,43 @@ model the first catches uncertain images, the second confusions between two labe
 confident models (most plain softmax nets) trip these less often: the flags are a floor, not a
 promise. ``hard_coefficient = 1 - margin``.
 
-Detection — boxes at or above ``SHOW_THRESHOLD`` are proposed; a proposed box scoring below
-``CONFIDENT_BOX`` is shaky (false_detection: probably wrong or misplaced); a candidate scoring
-in [``HINT_THRESHOLD``, ``SHOW_THRESHOLD``) that overlaps no proposed box (IoU below
-``SAME_OBJECT_IOU``) is probably an object left without a box (missed_detection), and is kept as
-a hint; an image with no proposed box at all is missed_detection with code 0 (no object found).
-When both kinds of evidence exist, false_detection wins: a wrong box must be fixed before the
-image can be confirmed, a hint only asks for a look. (ml/hard has no detection rule to reuse
-yet; this one needs nothing but scores.)
+Detection — the same false/missed typing as active learning (``ml.hard.detection``), with the
+model's own scores standing in for calibrated probabilities and no mirrored view: boxes at or
+above ``SHOW_THRESHOLD`` are proposed, and a proposed box is wrong with probability
+``1 - score`` (capped at even odds when it duplicates another proposed box or another label
+scores almost as high on it); a candidate in [``HINT_THRESHOLD``, ``SHOW_THRESHOLD``) that
+overlaps no proposed box (IoU below 0.5; one per object) is kept as a hint, an object without
+a box with probability ``score``. The image's hardness is
+``1 - P(every proposed box right) * P(no object missed)``; nothing proposed counts as a miss
+for sure (code 0, no object found). From ``HARD_THRESHOLD`` (0.3: what one proposed box
+scoring ``CONFIDENT_BOX`` = 0.7 gives) the image is hard, typed by the larger risk a person can
+be pointed at: ``false_detection`` when P(a proposed box is wrong) is at least P(a hinted
+object is real), else ``missed_detection``. A box without a score is proposed and counts as
+certainly wrong (false_detection, hardness 1).
 """
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+
+from labelloop.ml.hard import (
+    Candidates,
+    DetectionHardnessStats,
+    DetectionHardType,
+    DetectionReason,
+)
+from labelloop.ml.hard import detection_hardness as hard_detection_typing
 
 MIN_TOP_PROBABILITY = 0.5
 MIN_MARGIN = 0.2
 
 SHOW_THRESHOLD = 0.5
 CONFIDENT_BOX = 0.7
+HARD_THRESHOLD = 0.3  # = 1 - CONFIDENT_BOX: one proposed box scoring 0.7
 HINT_THRESHOLD = 0.25
-SAME_OBJECT_IOU = 0.5
 
 NO_OBJECT = 0
 LOW_CONFIDENCE = 1
@@ -96,8 +110,10 @@ class DetectionHardness:
     shown: np.ndarray  # (m,) bool: boxes to propose
     hints: np.ndarray  # (m,) bool: unproposed candidates that point to a missed object
     hard_type: str  # "none" | "false_detection" | "missed_detection"
-    coefficient: float
+    coefficient: float  # probability that something in the image needs a fix
     reasons: list[tuple[int, str]]
+    p_false: float = 0.0  # probability that a proposed box is wrong
+    p_missed: float = 0.0  # probability that an object has no box
 
     @property
     def hard(self) -> bool:
@@ -107,65 +123,70 @@ class DetectionHardness:
 def detection_hardness(
     boxes_xyxy: np.ndarray,
     scores: np.ndarray,
+    labels: Sequence[Hashable] | None = None,
     *,
     show_threshold: float = SHOW_THRESHOLD,
-    confident_box: float = CONFIDENT_BOX,
     hint_threshold: float = HINT_THRESHOLD,
+    hard_threshold: float = HARD_THRESHOLD,
 ) -> DetectionHardness:
-    """Hardness of one image from its candidate boxes (m, 4) and their scores (m,).
-
-    A missing score (NaN) counts as a shown box of unknown confidence: shaky."""
+    """Hardness of one image from its candidate boxes (m, 4), their scores (m,) and labels
+    (m names; None: all one label), typed by ``ml.hard.detection.detection_hardness``."""
     boxes = np.asarray(boxes_xyxy, dtype=np.float64).reshape(-1, 4)
     scores = np.asarray(scores, dtype=np.float64).reshape(-1)
     if len(boxes) != len(scores):
         raise ValueError(f"{len(boxes)} boxes but {len(scores)} scores")
+    names = [0] * len(scores) if labels is None else list(labels)
+    if len(names) != len(scores):
+        raise ValueError(f"{len(scores)} scores but {len(names)} labels")
+    code = {name: n for n, name in enumerate(dict.fromkeys(names))}
+    codes = np.array([code[name] for name in names], dtype=np.int64)
     unknown = np.isnan(scores)
-    shown = unknown | (scores >= show_threshold)
-    candidates = ~shown & (scores >= hint_threshold)
-    if candidates.any() and shown.any():
-        overlap = pairwise_iou(boxes[candidates], boxes[shown]).max(axis=1)
-        candidates[np.flatnonzero(candidates)[overlap >= SAME_OBJECT_IOU]] = False
-    shaky = shown & (unknown | (scores < confident_box))
-    if shaky.any():
-        worst = 0.0 if unknown[shaky].any() else float(scores[shaky].min())
-        span = confident_box - show_threshold
-        coefficient = float(np.clip(0.5 + 0.5 * (confident_box - worst) / span, 0.5, 1.0))
-        text = (
-            "a proposed box has no score"
-            if unknown[shaky].any()
-            else f"a proposed box scores {worst:.2f} < {confident_box:.2f}"
+    # A box without a score is proposed all the same (the model chose to answer it): it enters
+    # at 1.0, so that it is shown and covers the candidates under it, and is then counted as
+    # certainly wrong below.
+    filled = np.where(unknown, 1.0, scores)
+    stats = DetectionHardnessStats(
+        show_threshold=show_threshold, hint_threshold=hint_threshold, hard_threshold=hard_threshold
+    )
+    typed = hard_detection_typing(Candidates(boxes, filled, codes), None, stats)
+    shown = filled >= show_threshold
+    hints = _rows_of(typed.hints, boxes, filled, candidates=~shown)
+    hard_type, coefficient = typed.hard_type.value, typed.coefficient
+    p_false, p_missed = typed.p_false, typed.p_missed
+    reasons = dict(typed.reasons)
+    if unknown.any():
+        # What ml.hard decides for a shown box whose probability of being right is 0:
+        # P(false) = 1 outweighs any hint and makes the hardness 1.
+        hard_type, coefficient, p_false = DetectionHardType.FALSE_DETECTION.value, 1.0, 1.0
+        reasons[LOW_CONFIDENCE] = "a proposed box has no score"
+    elif LOW_CONFIDENCE in reasons and shown.any():
+        reasons[LOW_CONFIDENCE] = (
+            f"a proposed box scores {float(filled[shown].min()):.2f} "
+            f"(P(a proposed box is wrong) {p_false:.2f})"
         )
-        return DetectionHardness(shown, candidates, "false_detection", coefficient, [(1, text)])
-    if not shown.any():
-        return DetectionHardness(
-            shown, candidates, "missed_detection", 1.0, [(NO_OBJECT, "no object found")]
+    if DetectionReason.CANDIDATE_BELOW_THRESHOLD in reasons and hints.any():
+        reasons[DetectionReason.CANDIDATE_BELOW_THRESHOLD] = (
+            f"a candidate box scoring {float(filled[hints].max()):.2f} "
+            f"(< {show_threshold:.2f}) has no proposed box"
         )
-    if candidates.any():
-        best = float(scores[candidates].max())
-        coefficient = float(
-            np.clip(
-                0.5 + 0.5 * (best - hint_threshold) / (show_threshold - hint_threshold), 0.5, 1.0
-            )
-        )
-        text = f"a candidate box scoring {best:.2f} (< {show_threshold:.2f}) has no proposed box"
-        return DetectionHardness(
-            shown, candidates, "missed_detection", coefficient, [(LOW_CONFIDENCE, text)]
-        )
-    weakest = float(scores[shown].min())
-    coefficient = float(np.clip((1.0 - weakest) / (1.0 - confident_box) * 0.5, 0.0, 0.5))
-    return DetectionHardness(shown, candidates, "none", coefficient, [])
+    return DetectionHardness(
+        shown=shown,
+        hints=hints,
+        hard_type=hard_type,
+        coefficient=float(coefficient),
+        reasons=[(int(c), text) for c, text in sorted(reasons.items())],
+        p_false=float(p_false),
+        p_missed=float(p_missed),
+    )
 
 
-def pairwise_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """(len(a), len(b)) intersection over union of xyxy boxes."""
-    a = np.asarray(a, dtype=np.float64).reshape(-1, 4)
-    b = np.asarray(b, dtype=np.float64).reshape(-1, 4)
-    left = np.maximum(a[:, None, 0], b[None, :, 0])
-    top = np.maximum(a[:, None, 1], b[None, :, 1])
-    right = np.minimum(a[:, None, 2], b[None, :, 2])
-    bottom = np.minimum(a[:, None, 3], b[None, :, 3])
-    inter = np.clip(right - left, 0, None) * np.clip(bottom - top, 0, None)
-    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
-    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    union = area_a[:, None] + area_b[None, :] - inter
-    return np.where(union > 0, inter / np.where(union > 0, union, 1.0), 0.0)
+def _rows_of(
+    picked: Candidates, boxes: np.ndarray, scores: np.ndarray, *, candidates: np.ndarray
+) -> np.ndarray:
+    """Mask over ``boxes`` of the rows ``picked`` holds (ml.hard hands back copies of them)."""
+    mask = np.zeros(len(scores), dtype=bool)
+    for box, score in zip(np.asarray(picked.boxes).reshape(-1, 4), picked.scores, strict=True):
+        same = candidates & ~mask & (scores == score) & np.all(boxes == box, axis=1)
+        if same.any():
+            mask[np.argmax(same)] = True
+    return mask

@@ -6,17 +6,26 @@ on 127.0.0.1 and an ephemeral port, only while the job runs (``with ImageServer(
 answers GET/HEAD for those paths and 404 for anything else, lists nothing and never touches a
 path it was not given, so other programs on the machine cannot browse the image store through
 it. A backend on another machine cannot reach loopback: use data URIs for it.
+
+Either way the backend gets the image as it is displayed: a file whose EXIF orientation is not
+1 (a phone photo taken upright) is turned (``ImageOps.exif_transpose``) and re-encoded in its
+format without the tag, so that a backend that ignores EXIF sees the same pixels as the
+percent boxes it answers refer to (labelloop converts them with the displayed width and height).
+Any other file is handed over byte for byte.
 """
 
 from __future__ import annotations
 
 import base64
+import io
 import secrets
 import shutil
 import threading
 from collections.abc import Hashable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+
+from PIL import Image, ImageOps
 
 LOOPBACK = "127.0.0.1"
 _TOKEN_BYTES = 24
@@ -30,7 +39,10 @@ MEDIA_TYPES = {
     "BMP": ("image/bmp", ".bmp"),
     "TIFF": ("image/tiff", ".tif"),
     "WEBP": ("image/webp", ".webp"),
+    "MPO": ("image/jpeg", ".jpg"),  # a multi-picture JPEG; its first picture is a JPEG
 }
+EXIF_ORIENTATION = 0x0112
+JPEG_QUALITY = 95  # re-encoding a turned JPEG
 _FALLBACK_MEDIA = ("application/octet-stream", "")
 
 
@@ -40,9 +52,45 @@ def media_type(image_format: str) -> tuple[str, str]:
 
 
 def data_uri(path: str | Path, image_format: str) -> str:
-    """``data:image/...;base64,...`` of a file (for backends that cannot reach this machine)."""
+    """``data:image/...;base64,...`` of an image as displayed (for backends that cannot reach
+    this machine)."""
     mime, _ = media_type(image_format)
-    return f"data:{mime};base64,{base64.b64encode(Path(path).read_bytes()).decode('ascii')}"
+    data = displayed_bytes(path)
+    if data is None:
+        data = Path(path).read_bytes()
+    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+
+
+def displayed_bytes(path: str | Path) -> bytes | None:
+    """The image turned as displayed and re-encoded in its own format (JPEG for MPO), when its
+    EXIF orientation is not 1; None when the file's own bytes already are the displayed image
+    (or it cannot be read as an image: then it is handed over as it is)."""
+    try:
+        with Image.open(path) as img:
+            try:
+                orientation = img.getexif().get(EXIF_ORIENTATION, 1)
+            except Exception:  # a broken EXIF block: viewers ignore it too
+                return None
+            if not isinstance(orientation, int) or orientation <= 1 or orientation > 8:
+                return None
+            image_format = "JPEG" if img.format in ("JPEG", "MPO") else img.format
+            turned = ImageOps.exif_transpose(img)
+            return _encode(turned, image_format or "PNG")
+    except OSError:
+        return None
+
+
+def _encode(img: Image.Image, image_format: str) -> bytes:
+    options: dict = {}
+    if image_format == "JPEG":
+        options["quality"] = JPEG_QUALITY
+        if img.mode not in ("RGB", "L", "CMYK"):
+            img = img.convert("RGB")
+    elif image_format == "WEBP":
+        options["lossless"] = True
+    buffer = io.BytesIO()
+    img.save(buffer, format=image_format, **options)  # no exif= given: the tag is not written
+    return buffer.getvalue()
 
 
 class ImageServer:
@@ -76,14 +124,20 @@ class ImageServer:
                     self.send_error(404)
                     return
                 path, mime = found
+                turned = displayed_bytes(path)
                 self.send_response(200)
                 self.send_header("Content-Type", mime)
-                self.send_header("Content-Length", str(path.stat().st_size))
+                size = path.stat().st_size if turned is None else len(turned)
+                self.send_header("Content-Length", str(size))
                 self.send_header("Cache-Control", "no-store")
                 self.end_headers()
-                if with_body:
-                    with open(path, "rb") as handle:
-                        shutil.copyfileobj(handle, self.wfile)
+                if not with_body:
+                    return
+                if turned is not None:
+                    self.wfile.write(turned)
+                    return
+                with open(path, "rb") as handle:
+                    shutil.copyfileobj(handle, self.wfile)
 
             def log_message(self, format: str, *args) -> None:
                 return  # the job log is not the place for one line per image

@@ -20,20 +20,37 @@ skipped; an item of the expected type is validated strictly and any deviation is
 Optional (a labelloop extension, not in the protocol): ``GET /setup`` answering
 ``{"class_names": [...]}`` or ``{"labels": [...]}`` lists the model's classes.
 
+Boxes may carry ``original_width``/``original_height``: the size of the image the backend
+looked at (0 or absent: not said); ``RemoteBox`` keeps them so that the caller can refuse boxes
+drawn on an image of another shape.
+
+Retries: a request is tried up to ``1 + retries`` times, waiting ``backoff * 2**attempt``
+seconds between tries, or what a ``Retry-After`` header (seconds or an HTTP date) asks on 429
+and 503, at most ``MAX_RETRY_AFTER``. Connection errors, 5xx and 429 are retried; a read
+timeout is retried ``TIMEOUT_RETRIES`` time(s) (a backend that loads its model on the first
+/predict answers the second), not more: a model too slow twice is slow, and every try costs a
+full timeout. A request with its retries gives up after ``total_timeout`` seconds (default:
+two timeouts plus ``MAX_RETRY_AFTER``); the last try gets only what is left of it.
+
+Cancel: with ``should_cancel`` the request runs in a thread that is abandoned (its connection
+closed) when the callback says so, checked every ``CANCEL_POLL`` seconds in flight and between
+tries; ``Cancelled`` is raised at once instead of waiting out the timeout.
+
 Failures (all ``RemoteModelError``):
-- ``RemoteUnavailable``: the endpoint cannot be reached, times out, or answers 5xx after
-  ``retries`` more tries with exponential backoff (``backoff * 2**attempt`` seconds). Connection
-  errors and 5xx are retried; a read timeout is not (a model too slow once is slow again, and
-  every retry would cost another full timeout).
-- ``RemoteAnswerInvalid``: 4xx, non-JSON, or JSON of the wrong shape.
+- ``RemoteUnavailable``: the endpoint cannot be reached, times out, or answers 5xx or 429
+  after its retries (or asks to wait beyond ``total_timeout``).
+- ``RemoteAnswerInvalid``: another 4xx, non-JSON, or JSON of the wrong shape.
 """
 
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from xml.sax.saxutils import quoteattr
 
 import httpx
@@ -45,7 +62,12 @@ DEFAULT_CONNECT_TIMEOUT = 5.0
 DEFAULT_RETRIES = 3
 DEFAULT_BACKOFF = 0.5
 DEFAULT_BATCH_SIZE = 8
+TIMEOUT_RETRIES = 1  # read timeouts retried per request (within ``retries``)
+MAX_RETRY_AFTER = 30.0  # longest wait a Retry-After header is granted, seconds
+CANCEL_POLL = 0.2  # seconds between cancel checks while a request is in flight or waiting
+_RATE_LIMITED = (429, 503)  # statuses whose Retry-After is honoured
 _TASK_ITEM_TYPES = {"classification": "choices", "detection": "rectanglelabels"}
+ORIGINAL_SIZE_KEYS = ("original_width", "original_height")
 _PERCENT_SLACK = 0.5  # backends round percentages; a box may overshoot the edge a little
 
 
@@ -75,6 +97,8 @@ class RemoteBox:
     width: float
     height: float
     score: float | None
+    original_width: float | None = None  # the image the backend saw, when it says
+    original_height: float | None = None
 
 
 @dataclass(frozen=True)
@@ -99,6 +123,7 @@ class RemoteModelClient:
         retries: int = DEFAULT_RETRIES,
         backoff: float = DEFAULT_BACKOFF,
         batch_size: int = DEFAULT_BATCH_SIZE,
+        total_timeout: float | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ):
         if task_type not in _TASK_ITEM_TYPES:
@@ -111,6 +136,11 @@ class RemoteModelClient:
         self.retries = retries
         self.backoff = backoff
         self.batch_size = batch_size
+        self.total_timeout = (
+            total_timeout
+            if total_timeout is not None
+            else timeout * (1 + TIMEOUT_RETRIES) + MAX_RETRY_AFTER
+        )
         self._sleep = sleep
         self._timeout = httpx.Timeout(timeout, connect=min(connect_timeout, timeout))
         self._http: httpx.Client | None = None
@@ -133,33 +163,110 @@ class RemoteModelClient:
 
     # -- requests ----------------------------------------------------------------------------
 
-    def _request(self, method: str, path: str, payload: dict | None = None) -> httpx.Response:
+    def _request(
+        self,
+        method: str,
+        path: str,
+        payload: dict | None = None,
+        *,
+        should_cancel: Callable[[], bool] | None = None,
+    ) -> httpx.Response:
         where = f"{method} {self.url}{path}"
-        attempt = 0
+        deadline = time.monotonic() + self.total_timeout
+        attempt = timeouts = 0
         while True:
             last = attempt >= self.retries
+            read = min(self._timeout.read, deadline - time.monotonic())
             try:
-                response = self._client().request(method, self.url + path, json=payload)
+                response = self._send(method, path, payload, read, should_cancel)
             except httpx.ReadTimeout:
-                raise RemoteUnavailable(
-                    f"{where} timed out after {self._timeout.read:g} s without an answer"
-                ) from None
+                timeouts += 1
+                if last or timeouts > TIMEOUT_RETRIES:
+                    raise RemoteUnavailable(
+                        f"{where} timed out after {_seconds(read)} s without an answer"
+                        + (f" ({attempt + 1} tries)" if attempt else "")
+                    ) from None
+                problem, wait = f"timed out after {_seconds(read)} s", self._backoff(attempt)
             except httpx.TransportError as exc:
                 if last:
                     raise RemoteUnavailable(
                         f"{where} failed after {attempt + 1} tries: {_describe(exc)} "
                         "(is the model server running?)"
                     ) from None
+                problem, wait = _describe(exc), self._backoff(attempt)
             else:
-                if response.status_code < 500:
+                status = response.status_code
+                if status < 500 and status != 429:
                     return response
+                problem = f"HTTP {status}: {_snippet(response.text)}"
                 if last:
                     raise RemoteUnavailable(
-                        f"{where} answered HTTP {response.status_code} {attempt + 1} times: "
+                        f"{where} answered HTTP {status} {attempt + 1} times: "
                         f"{_snippet(response.text)}"
                     )
-            self._sleep(self.backoff * 2**attempt)
+                asked = retry_after(response) if status in _RATE_LIMITED else None
+                wait = self._backoff(attempt) if asked is None else asked
+            if time.monotonic() + wait >= deadline:
+                tries = "1 try" if attempt == 0 else f"{attempt + 1} tries"
+                raise RemoteUnavailable(
+                    f"{where} gave up after {tries} ({problem}): another try {_seconds(wait)} s "
+                    f"later would pass the {_seconds(self.total_timeout)} s allowed for one request"
+                )
+            self._wait(wait, should_cancel)
             attempt += 1
+
+    def _backoff(self, attempt: int) -> float:
+        return self.backoff * 2**attempt
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        payload: dict | None,
+        read: float,
+        should_cancel: Callable[[], bool] | None,
+    ) -> httpx.Response:
+        """One try; with ``should_cancel`` in a thread that is abandoned on cancel."""
+        timeout = self._timeout
+        if read < self._timeout.read:  # the last try gets what is left of the total
+            timeout = httpx.Timeout(read, connect=min(self._timeout.connect, read))
+        client = self._client()
+        if should_cancel is None:
+            return client.request(method, self.url + path, json=payload, timeout=timeout)
+        outcome: dict = {}
+        finished = threading.Event()
+
+        def run() -> None:
+            try:
+                outcome["response"] = client.request(
+                    method, self.url + path, json=payload, timeout=timeout
+                )
+            except BaseException as exc:  # handed to the caller's thread below
+                outcome["error"] = exc
+            finally:
+                finished.set()
+
+        threading.Thread(target=run, name="labelloop-remote-request", daemon=True).start()
+        while not finished.wait(CANCEL_POLL):
+            if should_cancel():
+                self.close()  # drops the connection; the abandoned thread ends with an error
+                raise Cancelled(f"cancelled while waiting for {method} {self.url}{path}")
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome["response"]
+
+    def _wait(self, seconds: float, should_cancel: Callable[[], bool] | None) -> None:
+        if should_cancel is None:
+            self._sleep(seconds)
+            return
+        end = time.monotonic() + seconds
+        while True:
+            if should_cancel():
+                raise Cancelled(f"cancelled while waiting to retry {self.url}")
+            left = end - time.monotonic()
+            if left <= 0:
+                return
+            self._sleep(min(left, CANCEL_POLL))
 
     def _json(self, response: httpx.Response, what: str):
         if response.status_code >= 400:
@@ -173,9 +280,10 @@ class RemoteModelClient:
                 f"{what} did not answer JSON: {_snippet(response.text)}"
             ) from None
 
-    def health(self) -> dict:
+    def health(self, *, should_cancel: Callable[[], bool] | None = None) -> dict:
         """The backend's /health answer; raises when it is down or answers garbage."""
-        data = self._json(self._request("GET", "/health"), f"{self.url}/health")
+        response = self._request("GET", "/health", should_cancel=should_cancel)
+        data = self._json(response, f"{self.url}/health")
         if not isinstance(data, dict):
             raise RemoteAnswerInvalid(f"{self.url}/health answered {_snippet(str(data))}")
         status = str(data.get("status", "UP")).upper()
@@ -200,13 +308,19 @@ class RemoteModelClient:
             return list(names)
         return None
 
-    def predict(self, tasks: Sequence[tuple[int, str]]) -> list[RemoteAnswer]:
+    def predict(
+        self,
+        tasks: Sequence[tuple[int, str]],
+        *,
+        should_cancel: Callable[[], bool] | None = None,
+    ) -> list[RemoteAnswer]:
         """One request: ``tasks`` are (id, image URL) pairs; one answer per task, in order."""
         payload: dict = {"tasks": [{"id": tid, "data": {"image": url}} for tid, url in tasks]}
         if self.label_config is not None:
             payload["label_config"] = self.label_config
             payload["project"] = "labelloop"
-        data = self._json(self._request("POST", "/predict", payload), f"{self.url}/predict")
+        response = self._request("POST", "/predict", payload, should_cancel=should_cancel)
+        data = self._json(response, f"{self.url}/predict")
         return parse_predictions(data, [tid for tid, _ in tasks], self.task_type)
 
     def predict_all(
@@ -225,10 +339,32 @@ class RemoteModelClient:
             if should_cancel is not None and should_cancel():
                 raise Cancelled(f"cancelled after {start} of {total} images")
             chunk = task_ids[start : start + self.batch_size]
-            answers.extend(self.predict([(tid, url_for(tid)) for tid in chunk]))
+            tasks = [(tid, url_for(tid)) for tid in chunk]
+            answers.extend(self.predict(tasks, should_cancel=should_cancel))
             if progress is not None:
                 progress(start + len(chunk), total)
         return answers
+
+
+def retry_after(response: httpx.Response) -> float | None:
+    """Seconds a ``Retry-After`` header asks to wait (delay or HTTP date), at most
+    ``MAX_RETRY_AFTER``; None when there is no usable header."""
+    value = response.headers.get("Retry-After", "").strip()
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - datetime.now(UTC)).total_seconds()
+    if not math.isfinite(seconds):
+        return None
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER)
 
 
 def label_config(task_type: str, class_names: Sequence[str]) -> str:
@@ -288,7 +424,9 @@ def _parse_result(result, task_id: int, wanted: str) -> RemoteAnswer:
         if wanted == "choices":
             choices.append(RemoteChoice(_one_name(value, "choices", at), score))
         else:
-            boxes.append(_box(value, score, at))
+            box = _box(value, score, at)
+            width, height = (_size(item.get(k), k, at) for k in ORIGINAL_SIZE_KEYS)
+            boxes.append(replace(box, original_width=width, original_height=height))
     return RemoteAnswer(
         choices=tuple(choices),
         boxes=tuple(boxes),
@@ -330,6 +468,17 @@ def _box(value: dict, score: float | None, at: str) -> RemoteBox:
     return RemoteBox(_one_name(value, "rectanglelabels", at), x, y, w, h, score)
 
 
+def _size(value, key: str, at: str) -> float | None:
+    """An ``original_width``/``original_height``: None when absent or 0 (not said)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise RemoteAnswerInvalid(f'{at}: "{key}" {value!r} is not a number')
+    if value < 0:
+        raise RemoteAnswerInvalid(f'{at}: "{key}" {value:g} is negative')
+    return float(value) if value > 0 else None
+
+
 def _score(value, at: str) -> float | None:
     if value is None:
         return None
@@ -338,6 +487,11 @@ def _score(value, at: str) -> float | None:
     if not 0.0 <= value <= 1.0:
         raise RemoteAnswerInvalid(f'{at}: "score" {value:g} is not between 0 and 1')
     return float(value)
+
+
+def _seconds(value: float) -> str:
+    """0.5 -> "0.5", 60.0 -> "60", 59.87 -> "59.9", 0.01 -> "0"."""
+    return f"{value:.1f}".rstrip("0").rstrip(".") or "0"
 
 
 def _describe(exc: httpx.TransportError) -> str:
