@@ -127,12 +127,17 @@ def test_nothing_shown_is_missed_and_an_unscored_box_is_false():
     assert unscored.coefficient == 1.0 and (1, "a proposed box has no score") in unscored.reasons
 
 
-def test_the_image_is_hard_once_all_its_boxes_together_are_doubtful():
-    # One box at 0.8 is fine; four are not: P(one of them is wrong) = 1 - 0.8**4 = 0.59.
-    assert typed([BOX], [0.8]).hard_type == "none"
+def test_an_image_is_hard_from_its_weakest_item_and_ranked_by_all_of_them():
+    # Uncalibrated scores: a crowded image of confident boxes is not hard (the product would
+    # flag 15 cells at 0.9), but its coefficient, which ranks images, counts every box.
     four = typed([[i * 20, 0, i * 20 + 10, 10] for i in range(4)], [0.8] * 4)
-    assert four.hard_type == "false_detection"
+    assert four.hard_type == "none"
     assert four.coefficient == pytest.approx(1 - 0.8**4)
+    crowd = typed([[i * 20, 0, i * 20 + 10, 10] for i in range(15)], [0.9] * 15)
+    assert crowd.hard_type == "none" and crowd.coefficient > 0.7
+    one_weak = typed([[i * 20, 0, i * 20 + 10, 10] for i in range(4)], [0.9, 0.9, 0.9, 0.65])
+    assert one_weak.hard_type == "false_detection"
+    assert typed([BOX], [0.8]).hard_type == "none"
 
 
 def test_duplicate_boxes_and_class_ambiguity_are_doubted_as_in_active_learning():
@@ -161,7 +166,16 @@ def test_the_type_is_active_learnings_on_the_same_scores():
         labels = rng.integers(0, 2, size=m)
         mine = detection_hardness(boxes, scores, labels.tolist())
         theirs = active_learning_typing(Candidates(boxes, scores, labels), None, stats)
-        assert mine.hard_type == theirs.hard_type.value
+        # Hard from the weakest item alone (uncalibrated scores); typed as active learning.
+        if len(theirs.shown.scores):
+            weakest = max(
+                1 - float(theirs.box_confidence.min()),
+                float(max(theirs.hints.scores, default=0.0)),
+            )
+        else:
+            weakest = theirs.coefficient
+        expected = theirs.hard_type.value if weakest >= HARD_THRESHOLD else "none"
+        assert mine.hard_type == expected
         assert mine.coefficient == pytest.approx(theirs.coefficient)
         assert int(mine.shown.sum()) == len(theirs.shown.scores)
         assert sorted(scores[mine.hints]) == pytest.approx(sorted(theirs.hints.scores))

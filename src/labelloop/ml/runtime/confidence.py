@@ -24,8 +24,12 @@ a box with probability ``score``. The image's hardness is
 for sure (code 0, no object found). From ``HARD_THRESHOLD`` (0.3: what one proposed box
 scoring ``CONFIDENT_BOX`` = 0.7 gives) the image is hard, typed by the larger risk a person can
 be pointed at: ``false_detection`` when P(a proposed box is wrong) is at least P(a hinted
-object is real), else ``missed_detection``. A box without a score is proposed and counts as
-certainly wrong (false_detection, hardness 1).
+object is real), else ``missed_detection``. One difference from active learning, whose
+probabilities are calibrated: an image is hard only when one item passes the threshold on its
+own (a box scoring below ``CONFIDENT_BOX``, a hint scoring ``HARD_THRESHOLD`` or more), since
+the product over a crowded image of confident but uncalibrated boxes would flag nearly every
+image; the coefficient still is the whole image's risk. A box without a score is proposed and
+counts as certainly wrong (false_detection, hardness 1).
 """
 
 from __future__ import annotations
@@ -153,6 +157,13 @@ def detection_hardness(
     hints = _rows_of(typed.hints, boxes, filled, candidates=~shown)
     hard_type, coefficient = typed.hard_type.value, typed.coefficient
     p_false, p_missed = typed.p_false, typed.p_missed
+    if hard_type != DetectionHardType.NONE.value and _weakest_risk(typed) < hard_threshold:
+        # An uploaded or remote model's scores are seldom calibrated: good detectors give
+        # right boxes 0.8-0.95, and the product over a crowded image (15 cells at 0.9:
+        # 1 - 0.9**15 = 0.79) would flag nearly every image. So the image is hard from its
+        # weakest item (a box or a hint past the threshold on its own); the coefficient keeps
+        # the whole image's risk, which ranks the hard and not-hard images alike.
+        hard_type = DetectionHardType.NONE.value
     reasons = dict(typed.reasons)
     if unknown.any():
         # What ml.hard decides for a shown box whose probability of being right is 0:
@@ -178,6 +189,17 @@ def detection_hardness(
         p_false=float(p_false),
         p_missed=float(p_missed),
     )
+
+
+def _weakest_risk(typed) -> float:
+    """The largest single risk in a typed image: a shown box being wrong (after ml.hard's caps
+    for duplicates and class ambiguity) or a hint being a real object; with nothing shown, the
+    image's own risk (a miss)."""
+    if len(typed.shown.scores) == 0:
+        return float(typed.coefficient)
+    box_risk = 1.0 - float(np.min(typed.box_confidence))
+    hint_risk = float(np.max(typed.hints.scores)) if len(typed.hints.scores) else 0.0
+    return max(box_risk, hint_risk)
 
 
 def _rows_of(
