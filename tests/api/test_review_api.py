@@ -147,3 +147,125 @@ def test_next_to_label_is_for_classification(client):
     response = client.get("/api/v1/datasets/street/next")
     assert response.status_code == 422
     assert "classification" in response.json()["message"]
+
+
+def test_confirm_not_hard_only_within_the_filters(client, app, tmp_path):
+    # 12 proposals: cat and dog in turn, every third hard (score 0.55), the rest 0.95.
+    seed_classification(app, tmp_path, labeled={"cat": 5, "dog": 5}, unlabeled=12)
+    predict(client)
+    cats = to_confirm(client, label="cat", hard="false")
+    assert len(cats) == 4
+
+    result = client.post(
+        f"{URL}/confirm", json={"all_not_hard": True, "filters": {"label": "cat"}}
+    ).json()
+    assert sorted(result["image_ids"]) == sorted(item["id"] for item in cats)
+    assert to_confirm(client, label="cat", hard="false") == []
+    assert len(to_confirm(client, label="dog", hard="false")) == 4  # other labels untouched
+    assert counts(client)["to_confirm"] == 8
+
+    # The score range and the hard flag on screen narrow it further; "hard" leaves nothing.
+    none = client.post(
+        f"{URL}/confirm", json={"all_not_hard": True, "filters": {"hard": True}}
+    ).json()
+    assert none["changed"] == 0
+    low = client.post(
+        f"{URL}/confirm", json={"all_not_hard": True, "filters": {"max_score": 0.7}}
+    ).json()
+    assert low["changed"] == 0
+    dogs = client.post(
+        f"{URL}/confirm",
+        json={"all_not_hard": True, "filters": {"label": "dog", "min_score": 0.9}},
+    ).json()
+    assert dogs["changed"] == 4
+    # "all" with filters: every proposal of the label, hard or not.
+    hard_cats = client.post(f"{URL}/confirm", json={"all": True, "filters": {"label": "cat"}})
+    assert hard_cats.json()["changed"] == 2
+    assert {i["prediction"]["label"] for i in to_confirm(client)} == {"dog"}
+
+    mixed = client.post(f"{URL}/confirm", json={"image_ids": [1], "filters": {"label": "cat"}})
+    assert mixed.status_code == 422
+    unknown = client.post(
+        f"{URL}/confirm", json={"all_not_hard": True, "filters": {"label": "horse"}}
+    )
+    assert unknown.status_code == 422
+    assert "horse" in unknown.json()["message"]
+
+
+def test_unconfirm_puts_the_proposal_back(client, app, tmp_path):
+    seed_classification(app, tmp_path, labeled={"cat": 5, "dog": 5}, unlabeled=3)
+    predict(client)
+    item = to_confirm(client, hard="true")[0]
+    before = counts(client)
+    client.post(f"{URL}/confirm", json={"image_ids": [item["id"]]})
+    confirmed = client.get(f"{URL}/images/{item['id']}").json()
+    assert confirmed["state"] == "labeled"
+    assert confirmed["prediction"] is None
+
+    body = {"version": confirmed["annotation"]["version"], "prediction": item["prediction"]}
+    response = client.post(f"{URL}/images/{item['id']}/unconfirm", json=body)
+    assert response.status_code == 200, response.text
+    back = response.json()
+    assert back["state"] == "to_confirm"
+    assert back["annotation"] is None
+    assert back["prediction"] == item["prediction"]
+    assert counts(client) == before
+    assert item["id"] in {i["id"] for i in to_confirm(client, hard="true")}
+
+    # Nothing to undo any more: the image is no longer labeled.
+    again = client.post(f"{URL}/images/{item['id']}/unconfirm", json=body)
+    assert again.status_code == 409
+    assert again.json()["error"] == "invalid_transition"
+
+
+def test_unconfirm_refuses_an_annotation_changed_since(client, app, tmp_path):
+    seed_classification(app, tmp_path, labeled={"cat": 5, "dog": 5}, unlabeled=3)
+    predict(client)
+    item = to_confirm(client)[0]
+    client.post(f"{URL}/confirm", json={"image_ids": [item["id"]]})
+    version = client.get(f"{URL}/images/{item['id']}").json()["annotation"]["version"]
+    other = "dog" if item["prediction"]["label"] == "cat" else "cat"
+    client.put(f"{URL}/images/{item['id']}/annotation", json={"label": other, "version": version})
+
+    body = {"version": version, "prediction": item["prediction"]}
+    response = client.post(f"{URL}/images/{item['id']}/unconfirm", json=body)
+    assert response.status_code == 409
+    assert response.json()["error"] == "conflict"
+    kept = client.get(f"{URL}/images/{item['id']}").json()
+    assert (kept["state"], kept["annotation"]["label"]) == ("labeled", other)
+
+    bad = {"version": version + 1, "prediction": {**item["prediction"], "label": "horse"}}
+    refused = client.post(f"{URL}/images/{item['id']}/unconfirm", json=bad)
+    assert refused.status_code == 422
+    assert client.get(f"{URL}/images/{item['id']}").json()["state"] == "labeled"
+
+
+def test_unconfirm_a_corrected_detection_restores_boxes_and_hints(client, app, tmp_path):
+    client.post(
+        "/api/v1/datasets",
+        json={"name": "street", "task_type": "detection", "labels": ["car", "bike"]},
+    )
+    folder = tmp_path / "street"
+    folder.mkdir()
+    for n in range(3):
+        Image.new("RGB", (100, 60), (30 * n, 90, 90)).save(folder / f"road{n}.png")
+    importing.import_path(app, "street", folder)
+    model = register_model(app, "cars", "detection", ["car", "bike"])
+    client.post(
+        "/api/v1/datasets/street/tasks", json={"task_type": "pre-label", "model_id": model.id}
+    )
+    street = "/api/v1/datasets/street"
+    items = client.get(f"{street}/images", params={"state": "to_confirm"}).json()["items"]
+    item = next(i for i in items if i["prediction"]["hints"])
+    box = {"label": "bike", "x": 5, "y": 5, "w": 20, "h": 10}
+    client.post(
+        f"{street}/confirm", json={"corrections": [{"image_id": item["id"], "boxes": [box]}]}
+    )
+    version = client.get(f"{street}/images/{item['id']}").json()["annotation"]["version"]
+
+    body = {"version": version, "prediction": item["prediction"]}
+    back = client.post(f"{street}/images/{item['id']}/unconfirm", json=body).json()
+    assert back["state"] == "to_confirm"
+    assert back["prediction"]["boxes"] == item["prediction"]["boxes"]
+    assert back["prediction"]["hints"] == item["prediction"]["hints"]
+    assert back["prediction"]["hard_type"] == item["prediction"]["hard_type"]

@@ -131,14 +131,70 @@ def wait_for_next_image(page, image_id, *, or_grid: bool = False) -> None:
     page.locator(f"{target}, [data-testid=grid]" if or_grid else target).first.wait_for()
 
 
-def wait_for_grid(page, *, tab: str, hard: str = "", hard_type: str = "") -> None:
+def wait_for_grid(
+    page, *, tab: str, hard: str = "", hard_type: str = "", label: str | None = None
+) -> None:
     """The image grid for these filters has loaded. A click on a filter changes the URL at
     once, but the previous grid stays on screen until the new page of images arrives, so
-    waiting on the URL or on any tile races the reload."""
+    waiting on the URL or on any tile races the reload. ``label=None``: any label filter."""
+    label_mark = "" if label is None else f"[data-label='{label}']"
     page.locator(
         f"[data-testid=grid][data-ready=true][data-tab={tab}]"
-        f"[data-hard='{hard}'][data-hard-type='{hard_type}']"
+        f"[data-hard='{hard}'][data-hard-type='{hard_type}']{label_mark}"
     ).wait_for()
+
+
+def tiny_png(n: int, size: int = 8) -> bytes:
+    """A small PNG whose colour encodes ``n`` (distinct images: imports keep no duplicates)."""
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (size, size), (n % 256, (n // 256) % 256, 90)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def create_dataset(server, name: str, task_type: str, labels: list[str], images: int = 0) -> dict:
+    """A dataset with ``images`` tiny unlabeled images, made over the API."""
+    created = server.api.post(
+        "/datasets", json={"name": name, "task_type": task_type, "labels": labels}
+    )
+    assert created.status_code == 201, created.text
+    dataset = created.json()
+    files = [("files", (f"img_{n:04d}.png", tiny_png(n, 16), "image/png")) for n in range(images)]
+    for start in range(0, len(files), 500):
+        answer = server.api.post(
+            f"/datasets/{dataset['id']}/imports", files=files[start : start + 500]
+        )
+        assert answer.status_code == 200, answer.text
+    return dataset
+
+
+def publish_proposals(server, dataset_name: str, propose) -> None:
+    """Publish a smart-labeling job's proposals straight into the server's database:
+    ``propose(n, image)`` gives the ImagePrediction of the n-th unlabeled image."""
+    from labelloop.config import Settings
+    from labelloop.domain import ImageState, JobKind
+    from labelloop.jobs.runner import run_job
+    from labelloop.services import jobs as job_service
+    from labelloop.services.context import AppContext
+    from labelloop.storage import datasets_repo, images_repo, jobs_repo
+
+    def pipeline(app, job, reporter):
+        with app.db.session() as session:
+            images = images_repo.all_images(session, job.dataset_id, [ImageState.UNLABELED])
+        predictions = [propose(n, image) for n, image in enumerate(images)]
+        return job_service.JobOutcome(predictions=predictions)
+
+    app = AppContext(Settings.for_home(server.home))
+    try:
+        with app.db.session() as session:
+            dataset = datasets_repo.get_dataset_by_name(session, dataset_name)
+            job = jobs_repo.create_job(session, dataset.id, JobKind.PRE_LABEL, {"model": "test"})
+        assert run_job(app, job.id, pipeline=pipeline).state.value == "succeeded"
+    finally:
+        app.close()
 
 
 def wait_quietly(locator, timeout_ms: float) -> bool:

@@ -63,7 +63,7 @@ def test_label_smart_label_review_confirm(page, server, tmp_path):
     # Upload the images.
     uploads = [str(tmp_path / "upload" / name) for name in sorted(truth)]
     page.locator(".import-panel input[type=file]:not([webkitdirectory])").set_input_files(uploads)
-    page.locator(".import-report").get_by_text(f"of {len(truth)}").wait_for()
+    page.locator("[data-testid=import-summary]", has_text=f"of {len(truth)}").wait_for()
     assert counts(server, dataset_id)["unlabeled"] == len(truth)
 
     # Too early for smart labeling: the dialog lists what is missing.
@@ -136,8 +136,10 @@ def test_label_smart_label_review_confirm(page, server, tmp_path):
     # The job's own estimate and what to do with it: check the hard ones, bulk-confirm the rest.
     advice = page.locator("[data-testid=confirm-advice]", has_text="right")
     advice.wait_for()
-    assert re.search(rf"Job #{task['task_id']} estimates its not-hard proposals \d+\.\d% right",
-                     advice.inner_text())
+    assert re.search(
+        rf"Job #{task['task_id']} estimates its not-hard proposals \d+\.\d% right",
+        advice.inner_text(),
+    )
     if hard:
         assert f"{len(hard)} hard to check one by one" in advice.inner_text()
     screenshot(page, "to-confirm")

@@ -3,16 +3,33 @@
 ``annotating.confirm`` accepts predictions as they are; a reviewer also fixes a few of the
 images they confirm (a wrong label, a missing box). Both happen here in ONE transaction, so a
 bad correction (unknown label, box outside the image) confirms nothing.
+
+``confirm_matching`` confirms every proposal matching the filters a reviewer has on screen
+(label, hard flag or type, score range), so "select all not hard" under a label filter never
+confirms images of other labels. ``unconfirm`` undoes one confirmation: the image goes back to
+``to_confirm`` with its proposal, unless its annotation changed since.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from labelloop.domain import Box, ImageState, InvalidInput, TaskType, WrongTaskType
+from labelloop.domain import (
+    Box,
+    Conflict,
+    HardType,
+    ImageState,
+    InvalidInput,
+    InvalidTransition,
+    NotFound,
+    Prediction,
+    TaskType,
+    WrongTaskType,
+)
 from labelloop.domain.rules import check_box
-from labelloop.storage import datasets_repo, images_repo
+from labelloop.storage import datasets_repo, images_repo, jobs_repo
 
 from .annotating import BatchResult
 from .context import AppContext
@@ -47,7 +64,6 @@ def confirm_reviewed(
     result = BatchResult()
     with app.db.session() as session:
         dataset = datasets_repo.get_dataset_by_name(session, dataset_name)
-        label_ids = datasets_repo.label_ids(session, dataset.id)
         images = {}
         for image_id in wanted:
             image = images_repo.get_image(session, image_id, dataset.id)
@@ -56,25 +72,216 @@ def confirm_reviewed(
                 result.skipped.append((str(image_id), reason))
                 continue
             images[image_id] = image
-        predictions = images_repo.predictions_for(session, dataset.id, list(images))
-        confirmed = []
-        for image_id, image in images.items():
-            correction = by_image.get(image_id)
-            if correction is not None:
-                label_id, boxes = _corrected(dataset, correction, image, label_ids)
-            elif _confirmable(dataset, predictions.get(image_id)):
-                label_id, boxes = _predicted(dataset, predictions[image_id], label_ids)
-            else:
-                result.skipped.append((str(image_id), "has no prediction to confirm"))
-                continue
-            images_repo.set_annotation(
-                session, image_id, label_id=label_id, boxes=boxes, annotated_by="human"
-            )
-            confirmed.append(image_id)
-        images_repo.delete_predictions(session, confirmed)
-        images_repo.set_state(session, confirmed, ImageState.LABELED)
-        result.changed = confirmed
+        _confirm(session, dataset, images, by_image, result)
     return result
+
+
+@dataclass(frozen=True)
+class ReviewFilter:
+    """The filters of the "To be confirmed" grid; None means "any"."""
+
+    label: str | None = None
+    hard: bool | None = None
+    hard_type: str | None = None
+    min_score: float | None = None
+    max_score: float | None = None
+
+
+_ID_PAGE = 1000
+
+
+def confirm_matching(
+    app: AppContext,
+    dataset_name: str,
+    *,
+    not_hard_only: bool,
+    where: ReviewFilter | None = None,
+) -> BatchResult:
+    """to_confirm -> labeled, as predicted, for every proposal matching ``where`` (and not
+    flagged hard when ``not_hard_only``), in one transaction.
+
+    The filters mean what they mean on the images page: ``label`` is the predicted label (or a
+    label of a predicted box), the score bounds apply to the prediction's score.
+    """
+    where = where or ReviewFilter()
+    result = BatchResult()
+    with app.db.session() as session:
+        dataset = datasets_repo.get_dataset_by_name(session, dataset_name)
+        label_id = None
+        if where.label is not None:
+            label_id = datasets_repo.label_ids(session, dataset.id).get(where.label)
+            if label_id is None:
+                raise InvalidInput(f"label {where.label!r} is not a label of {dataset.name!r}")
+        hard = where.hard
+        if not_hard_only:
+            if hard is True:  # "hard" and "not hard" at once: nothing matches
+                return result
+            hard = False
+        hard_type = None
+        if where.hard_type is not None:
+            try:
+                hard_type = HardType(where.hard_type)
+            except ValueError:
+                choices = ", ".join(t.value for t in HardType)
+                raise InvalidInput(
+                    f"hard_type {where.hard_type!r} is not one of: {choices}"
+                ) from None
+        flt = images_repo.ImageFilter(
+            state=ImageState.TO_CONFIRM,
+            label_id=label_id,
+            hard=hard,
+            hard_type=hard_type,
+            min_score=where.min_score,
+            max_score=where.max_score,
+        )
+        images = {}
+        after = 0
+        while True:
+            page = images_repo.page_images(session, dataset.id, flt, after_id=after, limit=_ID_PAGE)
+            images.update((image.id, image) for image in page)
+            if len(page) < _ID_PAGE:
+                break
+            after = page[-1].id
+        _confirm(session, dataset, images, {}, result)
+    return result
+
+
+def _confirm(session, dataset, images: dict, by_image: dict, result: BatchResult) -> None:
+    """Store the annotations of ``images`` (all to_confirm) and move them to labeled."""
+    label_ids = datasets_repo.label_ids(session, dataset.id)
+    predictions = images_repo.predictions_for(session, dataset.id, list(images))
+    confirmed = []
+    for image_id, image in images.items():
+        correction = by_image.get(image_id)
+        if correction is not None:
+            label_id, boxes = _corrected(dataset, correction, image, label_ids)
+        elif _confirmable(dataset, predictions.get(image_id)):
+            label_id, boxes = _predicted(dataset, predictions[image_id], label_ids)
+        else:
+            result.skipped.append((str(image_id), "has no prediction to confirm"))
+            continue
+        images_repo.set_annotation(
+            session, image_id, label_id=label_id, boxes=boxes, annotated_by="human"
+        )
+        confirmed.append(image_id)
+    images_repo.delete_predictions(session, confirmed)
+    images_repo.set_state(session, confirmed, ImageState.LABELED)
+    result.changed = confirmed
+
+
+def unconfirm(
+    app: AppContext,
+    dataset_name: str,
+    image_id: int,
+    *,
+    expected_version: int,
+    proposal: Prediction,
+) -> None:
+    """Undo a confirmation: labeled -> to_confirm, with ``proposal`` as its prediction again.
+
+    A confirmation deletes the prediction row (storage keeps only unconfirmed proposals), so the
+    caller hands back the proposal it showed; it is checked like a published one (known labels,
+    boxes inside the image). ``expected_version`` is the annotation version the confirmation
+    wrote: if somebody changed the annotation since, Conflict, and the image stays labeled.
+    """
+    with app.db.session() as session:
+        dataset = datasets_repo.get_dataset_by_name(session, dataset_name)
+        image = images_repo.get_image(session, image_id, dataset.id)
+        if image.state is not ImageState.LABELED:
+            raise InvalidTransition(
+                f"image {image_id} is {image.state.value}, not labeled: "
+                "there is no confirmation to undo"
+            )
+        annotation = images_repo.annotations_for(session, dataset.id, [image_id]).get(image_id)
+        if annotation is None or annotation.version != expected_version:
+            seen = annotation.version if annotation is not None else "none"
+            raise Conflict(
+                f"image {image_id} was changed since it was confirmed (annotation version "
+                f"{seen}, confirmed as version {expected_version}); it stays labeled"
+            )
+        label_ids = datasets_repo.label_ids(session, dataset.id)
+        row = _proposal_row(session, dataset, image, proposal, label_ids)
+        images_repo.delete_annotation(session, image_id)
+        images_repo.set_state(session, [image_id], ImageState.UNLABELED)
+        images_repo.publish_predictions(
+            session, dataset.id, row.job_id, proposal.model_version, [row.prediction]
+        )
+
+
+@dataclass(frozen=True)
+class _ProposalRow:
+    prediction: images_repo.NewPrediction
+    job_id: int | None
+
+
+def _proposal_row(session, dataset, image, p: Prediction, label_ids) -> _ProposalRow:
+    where = f"proposal of image {image.id}"
+    if dataset.task_type is TaskType.CLASSIFICATION:
+        if p.label is None or p.boxes:
+            raise WrongTaskType(f"{where}: a classification proposal has a label and no boxes")
+        if p.hard_type is not None:
+            raise WrongTaskType(f"{where}: hard_type is for detection proposals")
+    elif p.label is not None:
+        raise WrongTaskType(f"{where}: a detection proposal has boxes, not a label")
+    for name, value in (("score", p.score), ("hard_coefficient", p.hard_coefficient)):
+        if value is not None and not (math.isfinite(value) and 0 <= value <= 1):
+            raise InvalidInput(f"{where}: {name} {value} is not between 0 and 1")
+    label_id = _label_id(p.label, label_ids, where) if p.label is not None else None
+    boxes = [
+        (_label_id(b.label, label_ids, where), b.x, b.y, b.w, b.h, _score(b, where))
+        for b in (_inside(b, image, where) for b in p.boxes)
+    ]
+    hints = [_inside(b, image, where) for b in p.hints]
+    for hint in hints:
+        _label_id(hint.label, label_ids, where)
+        _score(hint, where)
+    job_id = p.job_id
+    if job_id is not None:
+        try:
+            job = jobs_repo.get_job(session, job_id)
+        except NotFound:
+            job_id = None  # the job was deleted since; the proposal stands without it
+        else:
+            if job.dataset_id != dataset.id:
+                raise InvalidInput(f"{where}: job {job_id} is not a job of this dataset")
+    row = images_repo.NewPrediction(
+        image_id=image.id,
+        label_id=label_id,
+        score=p.score,
+        boxes=boxes,
+        hard=p.hard,
+        hard_type=p.hard_type.value if p.hard_type else None,
+        hard_coefficient=float(p.hard_coefficient),
+        hard_reasons=[{"code": r.code, "text": r.text} for r in p.hard_reasons],
+        hints=[
+            {"label": b.label, "x": b.x, "y": b.y, "w": b.w, "h": b.h, "score": b.score}
+            for b in hints
+        ],
+    )
+    return _ProposalRow(row, job_id)
+
+
+def _inside(box: Box, image, where: str) -> Box:
+    """A model's box: finite, not empty, inside the image (sub-pixel overshoot allowed)."""
+    values = (box.x, box.y, box.w, box.h)
+    tolerance = 0.5
+    if (
+        not all(math.isfinite(v) for v in values)
+        or box.w <= 0
+        or box.h <= 0
+        or box.x < -tolerance
+        or box.y < -tolerance
+        or box.x + box.w > image.width + tolerance
+        or box.y + box.h > image.height + tolerance
+    ):
+        raise InvalidInput(f"{where}: box {values} is empty or outside the image")
+    return box
+
+
+def _score(box: Box, where: str) -> float | None:
+    if box.score is not None and not (math.isfinite(box.score) and 0 <= box.score <= 1):
+        raise InvalidInput(f"{where}: box score {box.score} is not between 0 and 1")
+    return box.score
 
 
 def _corrected(dataset, correction: Correction, image, label_ids: dict[str, int]):

@@ -53,6 +53,9 @@ export const api = {
   clearAnnotation: (id, imageId) => request("DELETE", `${ds(id)}/images/${imageId}/annotation`),
 
   confirm: (id, body) => request("POST", `${ds(id)}/confirm`, { json: body }),
+  /** Undo a confirmation: back to "to be confirmed" with the proposal shown before it. */
+  unconfirm: (id, imageId, version, prediction) =>
+    request("POST", `${ds(id)}/images/${imageId}/unconfirm`, { json: { version, prediction } }),
   reject: (id, imageIds) => request("POST", `${ds(id)}/reject`, { json: { image_ids: imageIds } }),
   next: (id, n) => request("GET", `${ds(id)}/next`, { query: { n } }),
 

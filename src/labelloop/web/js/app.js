@@ -1,4 +1,5 @@
 // Entry point: the route table. Pages load on demand, each in its own module.
+import { closeAllModals } from "./components/modal.js";
 import { startRouter } from "./router.js";
 
 const routes = [
@@ -18,4 +19,6 @@ function highlightNav(path) {
   }
 }
 
+// A dialog left open (say, after a failed delete) must not block the page navigated to.
+window.addEventListener("hashchange", closeAllModals);
 startRouter(routes, document.getElementById("outlet"), highlightNav);

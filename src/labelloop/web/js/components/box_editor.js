@@ -1,6 +1,9 @@
-// Rectangles on an image, in SVG: draw (drag on empty space), select (click), move (drag a box),
-// resize (drag a handle), delete, relabel, undo. Coordinates are pixels of the upright image,
-// the same the API stores; hints (possible missed objects) are dashed and never editable.
+// Rectangles on an image, in SVG, with the rules Label Studio users know: a drag draws a box
+// (on empty space and inside a box that is not selected, so crowded images stay drawable), a
+// click selects the box under the pointer, a drag on the selected box moves it, its handles
+// resize it; Shift+drag always draws. Delete, relabel, undo. Coordinates are pixels of the
+// upright image, the same the API stores; hints (possible missed objects) are dashed and never
+// editable.
 import { h, svg } from "../dom.js";
 import { textOn } from "../labels.js";
 
@@ -103,18 +106,19 @@ export class BoxEditor {
     const target = event.target;
     const index = target.dataset?.index != null ? Number(target.dataset.index) : -1;
     this.svg.setPointerCapture(event.pointerId);
-    if (target.dataset?.handle) {
+    if (event.shiftKey) {
+      // Shift: always draw, even on the selected box or a handle.
+      this.drag = { kind: "draw", start: p, current: p, clicked: index };
+    } else if (target.dataset?.handle) {
       this.drag = { kind: "resize", index, handle: target.dataset.handle, start: p, origin: { ...this.boxes[index] }, moved: false };
-    } else if (index >= 0) {
-      this.selected = index;
+    } else if (index >= 0 && index === this.selected) {
       this.drag = { kind: "move", index, start: p, origin: { ...this.boxes[index] }, moved: false };
-      this.render();
-      this.onChange?.(this);
     } else {
-      this.selected = -1;
-      this.drag = { kind: "draw", start: p, current: p };
-      this.render();
+      // Empty space or a box that is not selected: a drag draws, a click selects what is
+      // under the pointer (nothing: deselect) once the button goes up.
+      this.drag = { kind: "draw", start: p, current: p, clicked: index };
     }
+    this.render();
   }
 
   pointerMove(event) {
@@ -163,7 +167,7 @@ export class BoxEditor {
         this.selected = this.boxes.length - 1;
         return this.changed();
       }
-      return this.render();
+      return this.select(drag.clicked); // too small for a box: a click selects what is under it
     }
     if (drag.moved) {
       const box = this.boxes[drag.index];

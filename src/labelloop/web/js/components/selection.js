@@ -1,39 +1,58 @@
-// Which images of the "To be confirmed" tab are selected: some ids, or "every image not hard"
-// (across all pages, minus those unticked), so 100k not-hard images never travel as ids.
+// Which images of the "To be confirmed" tab are selected: some ids (ticked on any page of the
+// same filters), and/or "every image not hard under these filters" (across all pages, minus
+// those unticked), so 100k not-hard images never travel as ids.
 
 export class Selection {
-  constructor(onChange) {
-    this.ids = new Set();
+  /** notHard(item): is the tile's proposal one that "select all not hard" covers? */
+  constructor(onChange, { notHard = (item) => !item.prediction?.hard } = {}) {
+    this.explicit = new Map(); // id -> whether that image is not hard
     this.allNotHard = null; // {total, excluded: Set} when "all not hard" is on
     this.anchor = null;
     this.onChange = onChange;
+    this.notHard = notHard;
+  }
+
+  /** The ids ticked one by one (on this page or others). */
+  get ids() {
+    return new Set(this.explicit.keys());
   }
 
   clear() {
-    this.ids.clear();
+    this.explicit.clear();
     this.allNotHard = null;
     this.anchor = null;
     this.onChange?.();
   }
 
+  covered(item) {
+    return Boolean(this.allNotHard) && this.notHard(item);
+  }
+
   has(item) {
-    if (this.allNotHard && !item.prediction?.hard) return !this.allNotHard.excluded.has(item.id);
-    return this.ids.has(item.id);
+    if (this.covered(item)) return !this.allNotHard.excluded.has(item.id);
+    return this.explicit.has(item.id);
   }
 
   get size() {
-    const extra = this.allNotHard ? this.allNotHard.total - this.allNotHard.excluded.size : 0;
-    return this.ids.size + extra;
+    if (!this.allNotHard) return this.explicit.size;
+    const hardOnes = [...this.explicit.values()].filter((notHard) => !notHard).length;
+    return Math.max(0, this.allNotHard.total - this.allNotHard.excluded.size) + hardOnes;
+  }
+
+  /** How many selected images are not among ``items`` (the page on screen). */
+  elsewhere(items) {
+    const here = items.filter((item) => this.has(item)).length;
+    return Math.max(0, this.size - here);
   }
 
   toggle(item, on = !this.has(item)) {
-    if (this.allNotHard && !item.prediction?.hard) {
+    if (this.covered(item)) {
       if (on) this.allNotHard.excluded.delete(item.id);
       else this.allNotHard.excluded.add(item.id);
     } else if (on) {
-      this.ids.add(item.id);
+      this.explicit.set(item.id, this.notHard(item));
     } else {
-      this.ids.delete(item.id);
+      this.explicit.delete(item.id);
     }
     this.anchor = item.id;
     this.onChange?.();
@@ -51,9 +70,16 @@ export class Selection {
     this.onChange?.();
   }
 
+  /** ``total``: the not-hard images matching the filters on screen, on every page. */
   selectAllNotHard(total) {
+    for (const [id, notHard] of this.explicit) if (notHard) this.explicit.delete(id); // covered now
     this.allNotHard = { total, excluded: new Set() };
     this.onChange?.();
+  }
+
+  /** The filters' not-hard count changed (images confirmed or rejected elsewhere). */
+  updateNotHardTotal(total) {
+    if (this.allNotHard) this.allNotHard.total = total;
   }
 
   selectPage(items) {

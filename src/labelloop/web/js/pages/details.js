@@ -13,9 +13,13 @@ import { TaskProgress } from "../components/task_progress.js";
 import { thumbTile } from "../components/thumb_tile.js";
 import { LabelPalette } from "../labels.js";
 import { toast, toastError } from "../toast.js";
-import { confirmSelection, filterBar } from "./details_filters.js";
+import { confirmSelection, countNotHard, filterBar, hasFilters } from "./details_filters.js";
 
 const PAGE_SIZE = 60;
+// The selection outlives a page change (Next, Previous, a visit to the editor) as long as the
+// filters stay the same; other filters start with nothing selected.
+let kept = { key: null, selection: null };
+
 const TAB_HINTS = {
   unlabeled: "Open an image to label it: 1–9 picks a label, → goes on.",
   labeled: "Labeled by a person. Open one to change it.",
@@ -44,7 +48,11 @@ export async function render(root, [datasetId], query) {
   const tabsNav = h("nav.tabs", { role: "tablist" });
   const advice = h("p.small.muted.confirm-advice", { dataset: { testid: "confirm-advice" } });
   let page = { items: [], total: 0, next_after: null };
-  const selection = new Selection(() => { paintSelection(); });
+  let notHardTotal = 0;
+  const key = JSON.stringify([dataset.id, tab, query.label, query.hard, query.hard_type, query.min_score, query.max_score]);
+  if (kept.key !== key) kept = { key, selection: new Selection() };
+  const selection = kept.selection;
+  selection.onChange = () => paintSelection();
   const progress = new TaskProgress(dataset.id, { onFinish: () => reload() });
 
   const go = (changes) => navigate(`/datasets/${dataset.id}/images`, { ...query, ...changes });
@@ -112,25 +120,38 @@ export async function render(root, [datasetId], query) {
     }
     if (tab !== "to_confirm") return;
     const count = selection.size;
+    const elsewhere = selection.elsewhere(page.items);
+    const what = detection ? "without problems" : "not hard";
+    const scope = hasFilters(query) ? "matching the filters on screen" : "waiting for confirmation";
     fill(selectionBar,
       h("button.button.small", { onclick: () => selection.selectPage(page.items) }, "Select page"),
-      h("button.button.small", { onclick: selectAllNotHard, dataset: { testid: "select-not-hard" } }, detection ? "Select all without problems" : "Select all not hard"),
+      h("button.button.small", {
+        onclick: selectAllNotHard, disabled: !notHardTotal, dataset: { testid: "select-not-hard" },
+        title: `Select the ${fmtInt(notHardTotal)} images ${what} ${scope}, on every page`,
+      }, `Select all ${what} (${fmtInt(notHardTotal)})`),
       count ? h("button.button.small.subtle", { onclick: () => selection.clear() }, "Clear") : null,
-      h("span.selection-count", count ? `${fmtInt(count)} selected` : "Nothing selected"),
-      h("button.button.small", { disabled: !count, onclick: () => act("reject") }, "Reject"),
+      h("span.selection-count", {
+        dataset: { testid: "selection-count" },
+        title: count ? "Kept while you page through these filters; changing a filter clears it" : null,
+      }, count ? `${fmtInt(count)} selected` : "Nothing selected",
+      elsewhere ? h("span.muted", ` · ${fmtInt(elsewhere)} on other pages`) : null),
+      h("button.button.small", { disabled: !count, onclick: () => act("reject") }, count ? `Reject ${fmtInt(count)}` : "Reject"),
       h("button.button.small.primary", { disabled: !count, onclick: () => act("confirm"), dataset: { testid: "confirm-selected" } }, count ? `Confirm ${fmtInt(count)}` : "Confirm"),
     );
   }
 
   async function selectAllNotHard() {
-    const query = detection ? { state: "to_confirm", hard_type: "none", limit: 1 } : { state: "to_confirm", hard: false, limit: 1 };
-    const { total } = await api.images(dataset.id, query);
-    selection.selectAllNotHard(total);
+    try {
+      notHardTotal = await countNotHard(dataset, query);
+    } catch (error) {
+      return toastError(error, "Could not count the images");
+    }
+    selection.selectAllNotHard(notHardTotal);
   }
 
   async function act(kind) {
     try {
-      const result = await confirmSelection(dataset, selection, kind);
+      const result = await confirmSelection(dataset, selection, kind, query);
       selection.clear();
       await reload();
       toast(`${kind === "confirm" ? "Confirmed" : "Rejected"} ${fmtInt(result.changed)} image${result.changed === 1 ? "" : "s"}.`, { kind: "success" });
@@ -141,17 +162,19 @@ export async function render(root, [datasetId], query) {
 
   async function reload() {
     try {
-      [dataset, page] = await Promise.all([
+      [dataset, page, notHardTotal] = await Promise.all([
         api.dataset(dataset.id),
         api.images(dataset.id, { ...filters, after, limit: PAGE_SIZE }),
+        tab === "to_confirm" ? countNotHard(dataset, query) : 0,
       ]);
+      selection.updateNotHardTotal(notHardTotal);
     } catch (error) {
       toastError(error, "Could not load images");
     }
     paintTabs();
     paintGrid();
     paintSelection();
-    if (tab === "to_confirm") confirmAdvice(advice, dataset);
+    if (tab === "to_confirm") confirmAdvice(advice, dataset, query);
   }
 
   await reload();

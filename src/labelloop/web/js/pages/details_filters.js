@@ -46,26 +46,64 @@ export function filterBar({ tab, detection, palette, query, go }) {
   return h("div.filters", parts);
 }
 
-/** Confirm or reject what is selected; "all not hard" without exceptions is one request. */
-export async function confirmSelection(dataset, selection, kind) {
-  const onlyAllNotHard = selection.allNotHard && !selection.allNotHard.excluded.size && !selection.ids.size;
-  if (kind === "confirm" && onlyAllNotHard) return api.confirm(dataset.id, { all_not_hard: true });
+/** The filters of the "To be confirmed" grid as the confirm endpoint takes them. */
+export function reviewFilters(query) {
+  const filters = {};
+  if (query.label) filters.label = query.label;
+  if (query.hard === "true" || query.hard === "false") filters.hard = query.hard === "true";
+  if (query.hard_type) filters.hard_type = query.hard_type;
+  if (query.min_score) filters.min_score = Number(query.min_score);
+  if (query.max_score) filters.max_score = Number(query.max_score);
+  return filters;
+}
+
+export function hasFilters(query) {
+  return Object.keys(reviewFilters(query)).length > 0;
+}
+
+/** The image query for "not hard under these filters" (null: the filters exclude them all). */
+function notHardQuery(query) {
+  if (query.hard === "true") return null;
+  return {
+    state: "to_confirm", label: query.label, hard: false, hard_type: query.hard_type,
+    min_score: query.min_score, max_score: query.max_score,
+  };
+}
+
+/** How many not-hard images the filters on screen hold, on every page. */
+export async function countNotHard(dataset, query) {
+  const wanted = notHardQuery(query);
+  if (!wanted) return 0;
+  return (await api.images(dataset.id, { ...wanted, limit: 1 })).total;
+}
+
+/**
+ * Confirm or reject what is selected, never more than the filters on screen show: "all not
+ * hard" without exceptions is one request that carries the filters; otherwise the ids.
+ */
+export async function confirmSelection(dataset, selection, kind, query) {
+  const onlyAllNotHard = selection.allNotHard && !selection.allNotHard.excluded.size && !selection.explicit.size;
+  if (kind === "confirm" && onlyAllNotHard) {
+    return api.confirm(dataset.id, { all_not_hard: true, filters: reviewFilters(query) });
+  }
   const ids = new Set(selection.ids);
   if (selection.allNotHard) {
-    for (const id of await notHardIds(dataset)) {
+    for (const id of await notHardIds(dataset, query)) {
       if (!selection.allNotHard.excluded.has(id)) ids.add(id);
     }
   }
   const list = [...ids];
+  if (!list.length) return { changed: 0, image_ids: [], skipped: [] };
   return kind === "confirm" ? api.confirm(dataset.id, { image_ids: list }) : api.reject(dataset.id, list);
 }
 
-async function notHardIds(dataset) {
-  const filter = dataset.task_type === "detection" ? { hard_type: "none" } : { hard: false };
+async function notHardIds(dataset, query) {
+  const wanted = notHardQuery(query);
+  if (!wanted) return [];
   const ids = [];
   let after = 0;
   for (;;) {
-    const page = await api.images(dataset.id, { state: "to_confirm", ...filter, after, limit: 1000 });
+    const page = await api.images(dataset.id, { ...wanted, after, limit: 1000 });
     ids.push(...page.items.map((item) => item.id));
     if (page.next_after == null) return ids;
     after = page.next_after;

@@ -59,19 +59,30 @@ export async function render(root, [datasetId, imageIdText], query) {
   function paintPanel() {
     const proposed = image.state === "to_confirm" ? image.prediction?.label : null;
     const active = detection ? editor.currentLabel : image.annotation?.label ?? proposed ?? null;
+    // The label and box lists scroll inside the panel; the actions below them stay in view.
+    const scrollTops = [...panel.querySelectorAll("[data-scroll]")].map((el) => [el.dataset.scroll, el.scrollTop]);
     const sections = [imageInfo(image, `${queue.index + 1} in this list`)];
-    sections.push(h("section.panel-section",
+    sections.push(h("section.panel-section.panel-scroll", { dataset: { testid: "label-section" }, style: { "--rows": palette.labels.length || 1, "--row-height": "38px" } },
       h("h3", detection ? "Label of new boxes" : "Label"),
       labelButtons(palette, { active, predicted: image.prediction?.label, onPick: pick }),
       palette.labels.length ? null : h("p.small.muted", "This dataset has no labels yet: add them on its overview.")));
-    if (detection) sections.push(h("section.panel-section", h("h3", `Boxes (${editor.boxes.length})`), boxList(editor, palette)));
+    if (detection) {
+      sections.push(h("section.panel-section.panel-scroll", { dataset: { testid: "box-section" }, style: { "--rows": editor.boxes.length || 1, "--row-height": "30px" } },
+        h("h3", `Boxes (${editor.boxes.length})`), boxList(editor, palette)));
+    }
     sections.push(predictionInfo(image, palette, detection));
     sections.push(h("section.panel-section.panel-actions", actionButtons()));
-    sections.push(h("label.check.small",
+    sections.push(h("label.check.small", { dataset: { testid: "auto-advance" } },
       h("input", { type: "checkbox", checked: preferences.autoAdvance, onchange: (e) => { preferences.autoAdvance = e.target.checked; } }),
       "Go to the next image after saving"));
-    sections.push(shortcutsHelp());
+    sections.push(shortcutsHelp(detection, panel.querySelector(".shortcuts")?.open));
     panel.replaceChildren(...sections.filter(Boolean));
+    for (const [name, top] of scrollTops) {
+      const el = panel.querySelector(`[data-scroll="${name}"]`);
+      if (el) el.scrollTop = top;
+    }
+    if (!scrollTops.length) panel.querySelector(".label-button.active")?.scrollIntoView({ block: "nearest" });
+    panel.querySelector(".box-list li.selected")?.scrollIntoView({ block: "nearest" });
   }
 
   function actionButtons() {
@@ -85,7 +96,7 @@ export async function render(root, [datasetId, imageIdText], query) {
         editor.boxes.length ? "Save (Enter)" : "Save: no objects"));
     }
     if (image.state === "labeled") buttons.push(h("button.button", { onclick: () => clearLabel() }, "Remove label"));
-    buttons.push(h("button.button.subtle", { onclick: () => undo(), disabled: !savedChanges.length && !(editor?.history.length) }, "Undo (Ctrl+Z)"));
+    buttons.push(h("button.button.subtle", { onclick: () => undo(), disabled: !savedChanges.length && !(editor?.history.length), dataset: { testid: "undo" } }, "Undo (Ctrl+Z)"));
     return buttons;
   }
 
@@ -120,7 +131,10 @@ export async function render(root, [datasetId, imageIdText], query) {
   async function run(call) {
     if (busy) return;
     busy = true;
-    const before = { state: image.state, label: image.annotation?.label ?? null, boxes: image.annotation?.boxes ?? [] };
+    const before = {
+      state: image.state, label: image.annotation?.label ?? null, boxes: image.annotation?.boxes ?? [],
+      prediction: image.state === "to_confirm" ? image.prediction : null, // what a confirm replaced
+    };
     try {
       image = await call();
       savedChanges.push({ datasetId: dataset.id, imageId: image.id, before, version: image.annotation?.version });
@@ -157,9 +171,12 @@ export async function render(root, [datasetId, imageIdText], query) {
       if (change.before.state === "labeled") {
         const { label, boxes } = change.before;
         await api.saveAnnotation(change.datasetId, change.imageId, detection ? { boxes, version: change.version } : { label, version: change.version });
+      } else if (change.before.state === "to_confirm" && change.before.prediction) {
+        // A confirmation: the image goes back to "To be confirmed" with its proposal.
+        await api.unconfirm(change.datasetId, change.imageId, change.version, change.before.prediction);
+        toast("Confirmation undone: the proposal waits in To be confirmed again.");
       } else {
         await api.clearAnnotation(change.datasetId, change.imageId);
-        if (change.before.state === "to_confirm") toast("Undone. The proposal itself cannot come back: the image is in Unlabeled.");
       }
       reopen(change.imageId);
     } catch (error) {

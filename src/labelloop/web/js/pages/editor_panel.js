@@ -4,10 +4,10 @@ import { hardBadge } from "../components/thumb_tile.js";
 import { labelChip, swatch } from "../labels.js";
 
 export function labelButtons(palette, { active, predicted, onPick }) {
-  return h("div.label-buttons", { role: "group", "aria-label": "Labels" },
+  return h("div.label-buttons", { role: "group", "aria-label": "Labels", dataset: { scroll: "labels" } },
     palette.labels.map((label, index) => h(`button.label-button${label.name === active ? ".active" : ""}`, {
       type: "button", dataset: { label: label.name }, "aria-pressed": label.name === active,
-      style: { "--label-color": label.color }, onclick: () => onPick(label.name),
+      style: { "--label-color": label.color }, onclick: () => onPick(label.name), title: label.name,
     },
     index < 9 ? h("kbd", index + 1) : h("span.kbd-placeholder"),
     swatch(label.color),
@@ -46,7 +46,7 @@ export function predictionInfo(image, palette, detection) {
 
 export function boxList(editor, palette) {
   if (!editor.boxes.length) return h("p.small.muted", "No boxes. Drag on the image to draw one.");
-  return h("ol.box-list", editor.boxes.map((b, index) =>
+  return h("ol.box-list", { dataset: { scroll: "boxes" } }, editor.boxes.map((b, index) =>
     h(`li${index === editor.selected ? ".selected" : ""}`, {
       onclick: () => editor.select(index), dataset: { index },
     },
@@ -69,7 +69,17 @@ export const SHORTCUTS = [
   ["Esc", "deselect; back to the grid"],
 ];
 
-export function shortcutsHelp() {
-  return h("details.shortcuts", h("summary", "Keyboard shortcuts"),
-    h("dl", SHORTCUTS.map(([key, text]) => [h("dt", h("kbd", key)), h("dd", text)])));
+/** The mouse in the box editor (detection), as in Label Studio. */
+export const MOUSE = [
+  ["Drag", "draw a box, also inside a box that is not selected"],
+  ["Click", "select the box under the pointer"],
+  ["Drag selected", "move it; its handles resize it"],
+  ["Shift+drag", "always draw, even on the selected box"],
+];
+
+export function shortcutsHelp(detection = false, open = false) {
+  const rows = detection ? [...MOUSE, ...SHORTCUTS] : SHORTCUTS;
+  return h("details.shortcuts", { open },
+    h("summary", detection ? "Mouse and keyboard" : "Keyboard shortcuts"),
+    h("dl", rows.map(([key, text]) => [h("dt", h("kbd", key)), h("dd", text)])));
 }

@@ -85,7 +85,7 @@ function labelsCard(dataset) {
   const detection = dataset.task_type === "detection";
   const rows = dataset.labels.map((label, index) =>
     h("div.dist-row", { dataset: { label: label.name } },
-      h("span.dist-name", swatch(label.color), label.name, index < 9 ? h("kbd", index + 1) : null),
+      h("span.dist-name", { title: label.name }, swatch(label.color), h("span.dist-label", label.name), index < 9 ? h("kbd", index + 1) : null),
       h("span.dist-bar",
         h("span.dist-labeled", { style: { width: `${(label.images / max) * 100}%`, background: label.color } }),
         label.predicted ? h("span.dist-predicted", { style: { width: `${(label.predicted / max) * 100}%`, borderColor: label.color } }) : null),
@@ -136,7 +136,7 @@ function confirmDelete(dataset) {
     actions: [
       { label: "Cancel" },
       {
-        label: "Delete", primary: true,
+        label: "Delete dataset", primary: true, danger: true,
         onClick: async (close, showError) => {
           if (input.value !== dataset.name) {
             showError("The name does not match.");
