@@ -31,6 +31,7 @@ U, T, L = ImageState.UNLABELED, ImageState.TO_CONFIRM, ImageState.LABELED
         (T, Action.ANNOTATE, L),
         (T, Action.REJECT, U),
         (L, Action.CLEAR, U),
+        (L, Action.UNCONFIRM, T),
     ],
 )
 def test_allowed_transitions(state, action, expected):
@@ -39,7 +40,14 @@ def test_allowed_transitions(state, action, expected):
 
 @pytest.mark.parametrize(
     ("state", "action"),
-    [(L, Action.PUBLISH), (U, Action.CONFIRM), (L, Action.CONFIRM), (U, Action.REJECT)],
+    [
+        (L, Action.PUBLISH),
+        (U, Action.CONFIRM),
+        (L, Action.CONFIRM),
+        (U, Action.REJECT),
+        (U, Action.UNCONFIRM),
+        (T, Action.UNCONFIRM),
+    ],
 )
 def test_forbidden_transitions_name_the_states(state, action):
     with pytest.raises(InvalidTransition, match=state.value):

@@ -23,6 +23,7 @@ class Action(StrEnum):
     ANNOTATE = "annotate"
     REJECT = "reject"
     CLEAR = "clear"
+    UNCONFIRM = "unconfirm"  # undo of a confirmation: the proposal comes back
 
 
 _U, _T, _L = ImageState.UNLABELED, ImageState.TO_CONFIRM, ImageState.LABELED
@@ -36,6 +37,7 @@ TRANSITIONS: dict[tuple[ImageState, Action], ImageState] = {
     (_L, Action.ANNOTATE): _L,
     (_T, Action.REJECT): _U,
     (_L, Action.CLEAR): _U,
+    (_L, Action.UNCONFIRM): _T,
 }
 
 

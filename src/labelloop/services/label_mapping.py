@@ -67,7 +67,8 @@ def resolve_mapping(
     if not to_label:
         raise InvalidInput(
             f"none of the model's classes ({_names(class_names)}) matches a label of the dataset "
-            f"({_names(dataset_labels)}); map them with --map model_class=dataset_label"
+            f"({_names(dataset_labels)}); map classes to labels explicitly (--map CLASS=LABEL "
+            "on the command line, label_map in the API, the class list in the web dialog)"
         )
     return LabelMapping(to_label, how, unmapped, ambiguous, without)
 
@@ -79,12 +80,12 @@ def _check_explicit(
     for source, target in explicit.items():
         if source not in class_names:
             problems.append(
-                f"--map {source}={target}: the model has no class {source!r} "
+                f"mapping {source} -> {target}: the model has no class {source!r} "
                 f"(its classes: {_names(class_names)})"
             )
         if target not in dataset_labels:
             problems.append(
-                f"--map {source}={target}: the dataset has no label {target!r} "
+                f"mapping {source} -> {target}: the dataset has no label {target!r} "
                 f"(its labels: {_names(dataset_labels)})"
             )
     if problems:

@@ -29,6 +29,7 @@ from labelloop.domain import (
     WrongTaskType,
 )
 from labelloop.domain.rules import check_box
+from labelloop.domain.states import Action, next_state
 from labelloop.storage import datasets_repo, images_repo, jobs_repo
 
 from .annotating import BatchResult
@@ -192,6 +193,7 @@ def unconfirm(
                 f"image {image_id} is {image.state.value}, not labeled: "
                 "there is no confirmation to undo"
             )
+        next_state(image.state, Action.UNCONFIRM)  # labeled -> to_confirm, per the state machine
         annotation = images_repo.annotations_for(session, dataset.id, [image_id]).get(image_id)
         if annotation is None or annotation.version != expected_version:
             seen = annotation.version if annotation is not None else "none"
