@@ -88,7 +88,7 @@ export function planBatches(uploads, limits = BATCH_LIMITS) {
 export function mergeReports(reports) {
   const merged = {
     format: reports[0]?.format ?? "", found: 0, imported: 0, labeled: 0, unlabeled: 0, boxes: 0,
-    duplicates: [], skipped: [], warnings: [], labels_added: [],
+    annotated_existing: 0, duplicates: [], skipped: [], warnings: [], labels_added: [],
   };
   const seen = new Set();
   const once = (list, item, keyOf) => {
@@ -98,7 +98,7 @@ export function mergeReports(reports) {
     list.push(item);
   };
   for (const r of reports) {
-    for (const key of ["found", "imported", "labeled", "unlabeled", "boxes"]) merged[key] += r[key] ?? 0;
+    for (const key of ["found", "imported", "labeled", "unlabeled", "boxes", "annotated_existing"]) merged[key] += r[key] ?? 0;
     merged.duplicates.push(...r.duplicates);
     // A shared file (classes.txt) goes with every request: report its problems once.
     for (const s of r.skipped) once(merged.skipped, s, (x) => `s\u0000${x.file}\u0000${x.reason}`);
@@ -187,6 +187,7 @@ function reportView(r, { parts = 1 } = {}) {
   const problems = [...r.skipped.map((s) => `${s.file}: ${s.reason}`), ...r.warnings.map((w) => `${w.file}: ${w.problem}`)];
   return h("div.card.compact", { dataset: { testid: "import-summary" } },
     h("p", `${r.format} format: imported `, h("b", fmtInt(r.imported)), ` of ${fmtInt(r.found)} (${fmtInt(r.labeled)} labeled, ${fmtInt(r.unlabeled)} unlabeled)`,
+      r.annotated_existing ? `, ${fmtInt(r.annotated_existing)} images already here labeled` : "",
       r.duplicates.length ? `, ${fmtInt(r.duplicates.length)} duplicates left out` : "",
       r.labels_added.length ? `; new labels: ${r.labels_added.join(", ")}` : "",
       parts > 1 ? h("span.muted", ` — sent in ${fmtInt(parts)} parts`) : null),

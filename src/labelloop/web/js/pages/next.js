@@ -1,6 +1,6 @@
 // "Label next": the open images the query ranks first (most uncertain, spread out).
 import { api } from "../api.js";
-import { fileName, fmtPct, h } from "../dom.js";
+import { fileName, fmtInt, fmtPct, h } from "../dom.js";
 import { navigate } from "../router.js";
 import { datasetHeader } from "../components/dataset_header.js";
 import { rememberQueue } from "../components/editor_queue.js";
@@ -41,7 +41,10 @@ export async function render(root, [datasetId]) {
     navigate(`/datasets/${dataset.id}/label/${id}`, { tab: "unlabeled" });
   };
   body.replaceChildren(
-    h("p.small.muted", result.model ? `Ranked by the uncertainty of model ${result.model}.` : "No model yet: ranked by diversity alone. Run smart labeling once to rank by uncertainty."),
+    h("p.small.muted", result.model ? `Ranked by the uncertainty of model ${result.model}.` : "No model yet: ranked by diversity alone. Run smart labeling once to rank by uncertainty.",
+      result.ranked_from < result.open_images
+        ? ` Drawn from ${fmtInt(result.ranked_from)} of ${fmtInt(result.open_images)} open images (a smart-labeling job prepares the rest).`
+        : ""),
     h("div.grid", result.items.map((s) =>
       h("div.tile", { tabindex: 0, role: "button", dataset: { imageId: s.image_id }, onclick: () => open(s.image_id), onkeydown: (e) => e.key === "Enter" && open(s.image_id) },
         h("div.tile-image",
