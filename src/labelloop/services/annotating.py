@@ -118,12 +118,34 @@ def confirm(
             ids = images_repo.to_confirm_ids(
                 session, dataset.id, hard=False if all_not_hard else None
             )
-        predictions = images_repo.predictions_for(session, dataset.id, ids)
-        label_ids = datasets_repo.label_ids(session, dataset.id)
-        confirmed = []
-        for image_id in ids:
+        confirm_in_session(session, dataset, ids, result)
+    return result
+
+
+def confirm_in_session(
+    session,
+    dataset,
+    ids: Sequence[int],
+    result: BatchResult,
+    corrections: dict[int, tuple[int | None, list]] | None = None,
+) -> None:
+    """Annotate to_confirm images ``ids`` as predicted, or as ``corrections`` (image id ->
+    (label id, boxes)) say, and move them to labeled, in the caller's transaction. The one
+    place a confirmation is written, for the CLI's confirm and the review API alike."""
+    corrections = corrections or {}
+    predictions = images_repo.predictions_for(
+        session, dataset.id, [i for i in ids if i not in corrections]
+    )
+    label_ids = datasets_repo.label_ids(session, dataset.id)
+    confirmed = []
+    for image_id in ids:
+        if image_id in corrections:
+            label_id, boxes = corrections[image_id]
+        else:
             prediction = predictions.get(image_id)
-            if prediction is None:
+            if prediction is None or (
+                dataset.task_type is TaskType.CLASSIFICATION and prediction.label is None
+            ):
                 result.skipped.append((str(image_id), "has no prediction to confirm"))
                 continue
             if dataset.task_type is TaskType.CLASSIFICATION:
@@ -131,14 +153,13 @@ def confirm(
             else:
                 label_id = None
                 boxes = [(label_ids[b.label], b.x, b.y, b.w, b.h) for b in prediction.boxes]
-            images_repo.set_annotation(
-                session, image_id, label_id=label_id, boxes=boxes, annotated_by="human"
-            )
-            confirmed.append(image_id)
-        images_repo.delete_predictions(session, confirmed)
-        images_repo.set_state(session, confirmed, ImageState.LABELED)
-        result.changed = confirmed
-    return result
+        images_repo.set_annotation(
+            session, image_id, label_id=label_id, boxes=boxes, annotated_by="human"
+        )
+        confirmed.append(image_id)
+    images_repo.delete_predictions(session, confirmed)
+    images_repo.set_state(session, confirmed, ImageState.LABELED)
+    result.changed = confirmed
 
 
 def reject(app: AppContext, dataset_name: str, images: Sequence[str]) -> BatchResult:

@@ -32,7 +32,7 @@ from labelloop.domain.rules import check_box
 from labelloop.domain.states import Action, next_state
 from labelloop.storage import datasets_repo, images_repo, jobs_repo
 
-from .annotating import BatchResult
+from .annotating import BatchResult, confirm_in_session
 from .context import AppContext
 
 
@@ -150,24 +150,12 @@ def confirm_matching(
 def _confirm(session, dataset, images: dict, by_image: dict, result: BatchResult) -> None:
     """Store the annotations of ``images`` (all to_confirm) and move them to labeled."""
     label_ids = datasets_repo.label_ids(session, dataset.id)
-    predictions = images_repo.predictions_for(session, dataset.id, list(images))
-    confirmed = []
-    for image_id, image in images.items():
-        correction = by_image.get(image_id)
-        if correction is not None:
-            label_id, boxes = _corrected(dataset, correction, image, label_ids)
-        elif _confirmable(dataset, predictions.get(image_id)):
-            label_id, boxes = _predicted(dataset, predictions[image_id], label_ids)
-        else:
-            result.skipped.append((str(image_id), "has no prediction to confirm"))
-            continue
-        images_repo.set_annotation(
-            session, image_id, label_id=label_id, boxes=boxes, annotated_by="human"
-        )
-        confirmed.append(image_id)
-    images_repo.delete_predictions(session, confirmed)
-    images_repo.set_state(session, confirmed, ImageState.LABELED)
-    result.changed = confirmed
+    corrections = {
+        image_id: _corrected(dataset, correction, images[image_id], label_ids)
+        for image_id, correction in by_image.items()
+        if image_id in images
+    }
+    confirm_in_session(session, dataset, list(images), result, corrections)
 
 
 def unconfirm(

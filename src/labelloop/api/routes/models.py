@@ -4,7 +4,6 @@ local model as a zip; delete a version (refused while a pre-label task uses it).
 from __future__ import annotations
 
 import os
-import shutil
 import tempfile
 from pathlib import Path
 from typing import Annotated
@@ -14,12 +13,12 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
-from starlette.background import BackgroundTask
 
 from labelloop.domain import InvalidInput
 from labelloop.services import models as model_service
 
 from ..deps import Context
+from ..downloads import zip_download
 from ..schemas import ModelOut, RemoteModelCreate, TaskTypeName
 
 router = APIRouter(prefix="/models", tags=["models"])
@@ -138,17 +137,9 @@ def show_model(ctx: Context, model_ref: str) -> ModelOut:
 def export_model(ctx: Context, model_ref: str) -> FileResponse:
     """A local model as a zip of ``model.onnx`` + ``contract.json`` (as ``labelloop model
     export``); models trained here are exported to ONNX first. Remote models: 422."""
-    workdir = Path(tempfile.mkdtemp(prefix="export-", dir=model_service.work_folder(ctx)))
-    try:
-        archive = model_service.export_archive(ctx, model_ref, workdir)
-    except BaseException:
-        shutil.rmtree(workdir, ignore_errors=True)
-        raise
-    return FileResponse(
-        archive,
-        media_type="application/zip",
-        filename=archive.name,
-        background=BackgroundTask(shutil.rmtree, workdir, ignore_errors=True),
+    return zip_download(
+        lambda workdir: model_service.export_archive(ctx, model_ref, workdir),
+        parent=model_service.work_folder(ctx),
     )
 
 

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Query, UploadFile
 from fastapi.responses import FileResponse
-from starlette.background import BackgroundTask
 
 from labelloop.services import exporting, importing, transfer
 
 from ..deps import Context, DatasetInPath
+from ..downloads import zip_download
 from ..schemas import ImportPathIn, ImportReportOut
 
 router = APIRouter(prefix="/datasets/{dataset_id}", tags=["import and export"])
@@ -51,21 +49,12 @@ def export_download(
     ] = None,
 ) -> FileResponse:
     """The dataset exported in ``format``, as a zip; predictions travel with their scores."""
-    workdir = Path(tempfile.mkdtemp(prefix="labelloop-export-"))
-    try:
-        archive = transfer.export_archive(
+    return zip_download(
+        lambda workdir: transfer.export_archive(
             ctx,
             dataset.name,
             workdir,
             format_name=format,
             states=exporting.parse_states(state),
         )
-    except BaseException:
-        shutil.rmtree(workdir, ignore_errors=True)
-        raise
-    return FileResponse(
-        archive,
-        media_type="application/zip",
-        filename=archive.name,
-        background=BackgroundTask(shutil.rmtree, workdir, ignore_errors=True),
     )
