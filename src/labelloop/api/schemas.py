@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from labelloop.domain import Box, Job
+from labelloop.domain import Box, HardReason, HardType, Job, Prediction
 from labelloop.domain.models import Model
 from labelloop.services.browsing import ImageView
 from labelloop.services.datasets import DatasetOverview
@@ -186,6 +186,20 @@ class CorrectionIn(Strict):
     boxes: list[BoxIn] | None = None
 
 
+Unit = Annotated[float, Field(ge=0, le=1)]
+HardTypeName = Literal["none", "false_detection", "missed_detection"]
+
+
+class ReviewFilterIn(Strict):
+    """The filters of the "To be confirmed" grid, as on ``GET .../images``."""
+
+    label: str | None = Field(None, description="Predicted label (or a label of a box)")
+    hard: bool | None = None
+    hard_type: HardTypeName | None = None
+    min_score: Unit | None = None
+    max_score: Unit | None = None
+
+
 class ConfirmRequest(Strict):
     image_ids: list[int] = Field(default_factory=list, description="Confirm these as predicted")
     corrections: list[CorrectionIn] = Field(
@@ -193,10 +207,67 @@ class ConfirmRequest(Strict):
     )
     all_not_hard: bool = Field(False, description="Every prediction not flagged hard")
     all: bool = Field(False, description="Every prediction waiting for confirmation")
+    filters: ReviewFilterIn | None = Field(
+        None,
+        description="With all_not_hard or all: confirm only the proposals matching these "
+        "filters (what the grid shows), never those of other labels or scores",
+    )
 
 
 class RejectRequest(Strict):
     image_ids: list[int] = Field(min_length=1)
+
+
+class ProposalBoxIn(Strict):
+    label: str
+    x: float
+    y: float
+    w: float
+    h: float
+    score: Unit | None = None
+
+    def to_box(self) -> Box:
+        return Box(self.label, self.x, self.y, self.w, self.h, self.score)
+
+
+class HardReasonIn(Strict):
+    code: int
+    text: str
+
+
+class ProposalIn(Strict):
+    """The proposal as ``GET .../images/{id}`` showed it before the confirmation."""
+
+    label: str | None = None
+    score: Unit | None = None
+    boxes: list[ProposalBoxIn] = Field(default_factory=list)
+    hard: bool = False
+    hard_type: HardTypeName | None = None
+    hard_coefficient: Unit = 0.0
+    hard_reasons: list[HardReasonIn] = Field(default_factory=list)
+    hints: list[ProposalBoxIn] = Field(default_factory=list)
+    job_id: int | None = None
+    model_version: str | None = None
+
+    def to_prediction(self, image_id: int) -> Prediction:
+        return Prediction(
+            image_id=image_id,
+            label=self.label,
+            score=self.score,
+            boxes=tuple(b.to_box() for b in self.boxes),
+            hard=self.hard,
+            hard_type=HardType(self.hard_type) if self.hard_type else None,
+            hard_coefficient=self.hard_coefficient,
+            hard_reasons=tuple(HardReason(r.code, r.text) for r in self.hard_reasons),
+            hints=tuple(b.to_box() for b in self.hints),
+            job_id=self.job_id,
+            model_version=self.model_version,
+        )
+
+
+class UnconfirmRequest(Strict):
+    version: int = Field(description="The annotation version the confirmation answered with")
+    prediction: ProposalIn
 
 
 class SkippedOut(BaseModel):

@@ -3,96 +3,28 @@ reject them, and what to label next."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import Field
 
-from labelloop.domain import Box, HardReason, HardType, InvalidInput, Prediction
+from labelloop.domain import InvalidInput
 from labelloop.services import annotating, browsing, reviewing
 
 from ..deps import Context, DatasetInPath
-from ..schemas import BatchOut, ConfirmRequest, ImageOut, NextOut, RejectRequest, Strict
+from ..schemas import (
+    BatchOut,
+    ConfirmRequest,
+    ImageOut,
+    NextOut,
+    RejectRequest,
+    UnconfirmRequest,
+)
 
 router = APIRouter(prefix="/datasets/{dataset_id}", tags=["review"])
 
-# Request bodies of this router that api/schemas.py does not hold (yet).
-Unit = Annotated[float, Field(ge=0, le=1)]
-HardTypeName = Literal["none", "false_detection", "missed_detection"]
-
-
-class ReviewFilterIn(Strict):
-    """The filters of the "To be confirmed" grid, as on ``GET .../images``."""
-
-    label: str | None = Field(None, description="Predicted label (or a label of a box)")
-    hard: bool | None = None
-    hard_type: HardTypeName | None = None
-    min_score: Unit | None = None
-    max_score: Unit | None = None
-
-
-class ConfirmFilteredRequest(ConfirmRequest):
-    filters: ReviewFilterIn | None = Field(
-        None,
-        description="With all_not_hard or all: confirm only the proposals matching these "
-        "filters (what the grid shows), never those of other labels or scores",
-    )
-
-
-class ProposalBoxIn(Strict):
-    label: str
-    x: float
-    y: float
-    w: float
-    h: float
-    score: Unit | None = None
-
-    def to_box(self) -> Box:
-        return Box(self.label, self.x, self.y, self.w, self.h, self.score)
-
-
-class HardReasonIn(Strict):
-    code: int
-    text: str
-
-
-class ProposalIn(Strict):
-    """The proposal as ``GET .../images/{id}`` showed it before the confirmation."""
-
-    label: str | None = None
-    score: Unit | None = None
-    boxes: list[ProposalBoxIn] = Field(default_factory=list)
-    hard: bool = False
-    hard_type: HardTypeName | None = None
-    hard_coefficient: Unit = 0.0
-    hard_reasons: list[HardReasonIn] = Field(default_factory=list)
-    hints: list[ProposalBoxIn] = Field(default_factory=list)
-    job_id: int | None = None
-    model_version: str | None = None
-
-    def to_prediction(self, image_id: int) -> Prediction:
-        return Prediction(
-            image_id=image_id,
-            label=self.label,
-            score=self.score,
-            boxes=tuple(b.to_box() for b in self.boxes),
-            hard=self.hard,
-            hard_type=HardType(self.hard_type) if self.hard_type else None,
-            hard_coefficient=self.hard_coefficient,
-            hard_reasons=tuple(HardReason(r.code, r.text) for r in self.hard_reasons),
-            hints=tuple(b.to_box() for b in self.hints),
-            job_id=self.job_id,
-            model_version=self.model_version,
-        )
-
-
-class UnconfirmRequest(Strict):
-    version: int = Field(description="The annotation version the confirmation answered with")
-    prediction: ProposalIn
-
 
 @router.post("/confirm", response_model=BatchOut)
-def confirm(dataset: DatasetInPath, ctx: Context, body: ConfirmFilteredRequest) -> BatchOut:
+def confirm(dataset: DatasetInPath, ctx: Context, body: ConfirmRequest) -> BatchOut:
     """Accept predictions: to_confirm -> labeled, in one transaction.
 
     Choose the images by ``image_ids`` (as predicted) and ``corrections`` (with the label or
