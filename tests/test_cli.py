@@ -64,6 +64,7 @@ def test_names_with_brackets_print_as_typed(cli_env, tmp_path):
     run("label", "add", "pets", "[red]x", "a[/]b")
     shown = run("dataset", "show", "pets").stdout
     assert "[red]x" in shown and "a[/]b" in shown
+    assert "■ [red]x" in shown and "[#" not in shown  # the colour swatch is a style, not text
     (tmp_path / "src").mkdir()
     (tmp_path / "src" / "[bold]oops.jpg").write_text("not an image")
     report = run("import", "pets", str(tmp_path / "src"), "--format", "folder").stdout

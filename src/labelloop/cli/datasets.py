@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from labelloop.formats import FORMAT_NAMES
 from labelloop.services import datasets, exporting, importing
@@ -95,7 +96,7 @@ def dataset_show(name: str, as_json: JsonFlag = False) -> None:
         for label in o.dataset.labels:
             s = o.labels.get(label.name, {})
             table.add_row(
-                f"[{label.color}]■[/] {label.name}",
+                Text.assemble(("■", label.color), " ", label.name),
                 str(s.get("images", 0)),
                 str(s.get("boxes", 0)),
                 str(s.get("predicted", 0)),
