@@ -427,3 +427,39 @@ def test_coco_sizes_that_contradict_the_image_trust_the_image(app, tmp_path):
     assert any("clipped" in p for p in problems)
     boxes = sorted(view.annotation.boxes, key=lambda b: b.x)
     assert [(b.x, b.y, b.w, b.h) for b in boxes] == [(10, 10, 20, 20), (50, 30, 10, 10)]
+
+
+# --- auto-detection that falls back to a plain folder says what it left unread -----------------
+
+
+def test_stray_files_in_class_folders_do_not_hide_the_classes(app, tmp_path):
+    imagenet_layout(tmp_path / "coll")
+    write(tmp_path / "coll" / "cat" / "notes.txt", "taken in the garden")
+    write(tmp_path / "coll" / "dog" / "meta.json", "{}")
+    datasets.create_dataset(app, "pets", "classification")
+    report = importing.import_path(app, "pets", tmp_path / "coll")
+    assert (report.format, report.labeled) == ("imagenet", 3)
+
+
+def test_an_unreadable_annotation_file_is_named_when_images_import_unlabeled(app, tmp_path):
+    folder = tmp_path / "cells"
+    write_image(folder / "a.jpg", seed=1)
+    write_image(folder / "b.jpg", seed=2)
+    write(folder / "annotations.json", '{"images": [{"id": 1, "file_name": "a.jpg", "wid')  # cut
+    datasets.create_dataset(app, "cells", "detection", ["rbc"])
+    report = importing.import_path(app, "cells", folder)
+    assert (report.format, report.unlabeled) == ("folder", 2)
+    (warning,) = warnings_for(report, "annotations.json")
+    assert "no format could read it" in warning and "--format coco" in warning
+    named = importing.import_path(app, "cells", folder, format_name="coco")
+    assert named.skipped and "annotations.json" in named.skipped[0][0]
+
+
+def test_one_class_folder_named_like_a_label_is_pointed_out(app, tmp_path):
+    write_image(tmp_path / "in" / "shoes" / "s1.jpg", seed=1)
+    datasets.create_dataset(app, "wear", "classification", ["shoes", "hats"])
+    report = importing.import_path(app, "wear", tmp_path / "in")
+    assert report.unlabeled == 1
+    assert "--format imagenet" in warnings_for(report, "shoes/")[0]
+    again = importing.import_path(app, "wear", tmp_path / "in", format_name="imagenet")
+    assert again.annotated_existing == 1

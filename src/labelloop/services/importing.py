@@ -19,6 +19,7 @@ import zipfile
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 
 from sqlalchemy.exc import IntegrityError
@@ -37,6 +38,7 @@ from labelloop.domain import (
 from labelloop.domain.rules import clip_box, color_for, validate_label_name
 from labelloop.domain.states import Action, next_state
 from labelloop.formats import ImportContext, ImportItem, detect_format, get_format
+from labelloop.formats.base import walk_files
 from labelloop.imaging import ImageInfo, ImageProblem, probe_image
 from labelloop.storage import datasets_repo, images_repo
 from labelloop.storage.blobs import sha256_of
@@ -169,6 +171,44 @@ def import_path(
     return _import_folder(app, dataset, path, format_name, progress)
 
 
+_ANNOTATION_LIKE = frozenset({".json", ".jsonl", ".xml", ".manifest", ".yaml", ".yml", ".txt"})
+_FILES_TO_LOOK_AT = 5000
+
+
+def _labels_left_unread(root: Path, dataset: Dataset) -> list[tuple[str, str]]:
+    """Why a folder that auto-detection read as plain, unlabeled images may hold labels after
+    all: annotation files no format could read (a truncated COCO file, a VOC folder of broken
+    XML), or a single class folder named like a label. Said at the top of the report, since the
+    import itself succeeds."""
+    unread: list[str] = []
+    for path in islice(walk_files(root), _FILES_TO_LOOK_AT):
+        suffix = path.suffix.lower()
+        if suffix in _ANNOTATION_LIKE and not (suffix == ".txt" and path.parent == root):
+            unread.append(path.relative_to(root).as_posix())
+    found = []
+    if unread:
+        more = f" and {len(unread) - 1} more" if len(unread) > 1 else ""
+        found.append(
+            (
+                unread[0],
+                f"looks like annotations ({unread[0]}{more}), but no format could read it, so "
+                "the images were imported without labels. Import the folder again naming its "
+                "format (--format coco, voc, yolo, manifest or labelstudio) to see what is "
+                "wrong; images already imported then get their labels",
+            )
+        )
+    folders = [p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")]
+    if len(folders) == 1 and folders[0].name in dataset.label_names():
+        found.append(
+            (
+                folders[0].name + "/",
+                f"one class folder, read as plain unlabeled images; import it with --format "
+                f"imagenet to label them {folders[0].name!r}",
+            )
+        )
+    return found
+
+
 def _dataset(app: AppContext, name: str) -> Dataset:
     with app.db.session() as session:
         return datasets_repo.get_dataset_by_name(session, name)
@@ -184,6 +224,8 @@ def _import_folder(
             f"dataset {dataset.name!r} is a {dataset.task_type.value} dataset"
         )
     report = ImportReport(dataset=dataset.name, format=fmt.name)
+    if format_name == "auto" and fmt.name == "folder":
+        report.warnings.extend(_labels_left_unread(root, dataset))
     ctx = ImportContext(root=root)
     items = list(fmt.read(root, ctx))
     report.found = len(items)

@@ -32,6 +32,7 @@ _FILES_TO_WALK = 5000
 _FILES_PER_CLASS_TO_WALK = 200
 # Files that mean another format describes the folder (COCO, Label Studio, VOC, manifest, YOLO).
 _ANNOTATION_SUFFIXES = (".json", ".jsonl", ".xml", ".manifest", ".yaml", ".yml")
+_ANNOTATION_FOLDERS = frozenset({"annotations", "labels", "label", "labels_txt"})
 
 
 class ImagenetFormat(Format):
@@ -62,16 +63,26 @@ class ImagenetFormat(Format):
 
 
 def _has_annotation_files(root: Path) -> bool:
+    """Whether another format describes the folder: a json/xml/yaml/manifest file at the root
+    (COCO, Label Studio, manifest, data.yaml), or annotation files named like the images (VOC
+    XML, YOLO txt) or kept in an annotations/labels folder. A stray ``notes.txt`` or
+    ``meta.json`` inside a class folder is not one: it used to turn a whole tree of class
+    folders into an unlabeled plain folder."""
+    image_stems: set[str] = set()
+    inside: list[Path] = []
     for path in islice(walk_files(root), _FILES_TO_WALK):
-        at_root = path.parent == root
-        if path.suffix.lower() in _ANNOTATION_SUFFIXES and not (
-            at_root and path.name == PREDICTIONS_FILE
-        ):
-            return True
-        # txt files among the images are YOLO labels; at the root they are notes or splits.
-        if path.suffix.lower() == ".txt" and not at_root:
-            return True
-    return False
+        suffix = path.suffix.lower()
+        if path.parent == root:
+            if suffix in _ANNOTATION_SUFFIXES and path.name != PREDICTIONS_FILE:
+                return True
+            continue  # txt at the root: notes, splits or class lists
+        if suffix in _ANNOTATION_SUFFIXES or suffix == ".txt":
+            if path.parent.name.lower() in _ANNOTATION_FOLDERS:
+                return True
+            inside.append(path)
+        elif looks_like_image(path):
+            image_stems.add(path.stem)
+    return any(path.stem in image_stems for path in inside)
 
 
 def _subfolders(folder: Path) -> list[Path]:
