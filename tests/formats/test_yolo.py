@@ -128,6 +128,19 @@ def test_no_class_file_names_labels_by_index(tmp_path: Path):
     assert "no class-names file" in ctx.warnings[0].problem
 
 
+def test_an_unreadable_class_file_names_no_label_by_index(tmp_path: Path):
+    # Labels "0", "1", ... would be junk that later imports never match: no class is known, so
+    # the boxes are dropped (and the image imports unlabeled, to be labeled once it is fixed).
+    (tmp_path / "classes.txt").write_bytes("café\nthé\n".encode("latin-1"))
+    write_image(tmp_path / "images" / "a.jpg")
+    write(tmp_path / "labels" / "a.txt", "1 0.5 0.5 0.2 0.2\n")
+    items, ctx = read_with("yolo", tmp_path)
+    assert ctx.declared_labels == []
+    assert [e.path for e in ctx.errors] == ["classes.txt"]
+    assert "cannot read class names" in ctx.errors[0].problem
+    assert items[0].normalized_boxes == [] and items[0].dropped_annotations == 1
+
+
 def test_disagreeing_class_files_and_bad_names_are_reported(tmp_path: Path):
     write(tmp_path / "data.yaml", "names: [cat, 'bad<name', dog]\n")
     write(tmp_path / "classes.txt", "cow\n")

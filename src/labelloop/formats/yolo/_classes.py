@@ -35,14 +35,22 @@ def is_class_file(path: Path) -> bool:
 
 def read_class_names(root: Path, ctx: ImportContext) -> ClassNames:
     chosen: ClassNames | None = None
+    unreadable: list[str] = []
     for path in _candidates(root):
         found = _read_file(path, ctx)
         if found is None:
+            unreadable.append(ctx.display(path))
             continue
         if chosen is None:
             chosen = found
         elif found.names != chosen.names:
             ctx.warn(path, f"class names differ from {chosen.source}, which is the one used")
+    if chosen is None and unreadable:
+        # The names exist but cannot be read (reported as an error above). Naming labels by
+        # class index ("0", "1", ...) would add labels later imports never match, so no class
+        # is known: boxes are dropped and their images import unlabeled, ready to be labeled by
+        # importing again once the file is fixed.
+        return ClassNames({}, unreadable[0])
     if chosen is None:
         ctx.warn(
             root,
