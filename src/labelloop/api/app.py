@@ -88,12 +88,13 @@ def create_app(
 
 
 def _mount_docs(app: FastAPI) -> None:
-    """OpenAPI docs at /docs with Swagger UI from the swagger-ui-bundle package, so they work
-    offline."""
+    """OpenAPI docs at /docs with the Swagger UI files of the fastapi-offline package (Swagger
+    UI 5, which reads the OpenAPI 3.1 that FastAPI writes), so they work offline."""
+    import fastapi_offline
     from fastapi.openapi.docs import get_swagger_ui_html
-    from swagger_ui_bundle import swagger_ui_path
 
-    app.mount("/docs-assets", StaticFiles(directory=str(swagger_ui_path)), name="docs-assets")
+    assets = Path(fastapi_offline.__file__).resolve().parent / "static"
+    app.mount("/docs-assets", StaticFiles(directory=str(assets)), name="docs-assets")
 
     @app.get("/docs", include_in_schema=False)
     def docs():
@@ -102,7 +103,7 @@ def _mount_docs(app: FastAPI) -> None:
             title=f"{app.title} API",
             swagger_js_url="/docs-assets/swagger-ui-bundle.js",
             swagger_css_url="/docs-assets/swagger-ui.css",
-            swagger_favicon_url="/favicon.svg",
+            swagger_favicon_url="/static/favicon.svg",
         )
 
 
