@@ -171,3 +171,30 @@ def test_manifest_export_carries_proposals_with_their_time_and_confidence(client
     for sample in samples:
         (proposal,) = [a for a in sample["annotation"] if a["annotated-by"] != "human"]
         assert proposal["creation-time"].startswith("20") and 0 <= proposal["confidence"] <= 1
+
+
+def test_export_leaves_out_images_whose_file_is_missing(client, app, tmp_path, cli_env):
+    import json
+
+    from typer.testing import CliRunner
+
+    from labelloop.cli import app as cli_app
+
+    ids = seed_classification(app, tmp_path, labeled={"cat": 2, "dog": 2}, unlabeled=0)
+    gone = client.get(f"/api/v1/datasets/pets/images/{ids['cat'][0]}").json()
+    app.blobs.path_for(gone["sha256"]).unlink()
+    response = client.get("/api/v1/datasets/pets/export", params={"format": "imagenet"})
+    assert response.status_code == 200
+    assert response.headers["x-labelloop-missing-files"] == "1"
+    names = zipfile.ZipFile(io.BytesIO(response.content)).namelist()
+    assert sum(n.endswith(".png") for n in names) == 3
+    assert not any(n.endswith(gone["file"]) for n in names)
+    result = CliRunner().invoke(
+        cli_app, ["export", "pets", str(tmp_path / "out"), "--format", "imagenet", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["images"] == 3
+    assert report["missing"] == [
+        {"file": gone["file"], "reason": "its file is missing from the data directory"}
+    ]

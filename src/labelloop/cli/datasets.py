@@ -227,7 +227,20 @@ def export_cmd(
             ).images,
             "files": rep.files,
             "out": str(out_dir),
+            "missing": [{"file": f, "reason": why} for f, why in rep.missing],
         },
         as_json,
-        lambda r: out.print(f"exported {r['images']} images to {r['out']}"),
+        _show_export,
     )
+
+
+def _show_export(r: dict) -> None:
+    out.print(f"exported {r['images']} images to {r['out']}")
+    for m in r["missing"][:50]:
+        out.print(
+            f"  [red]left out[/] {escape(m['file'])}: {escape(m['reason'])}",
+            highlight=False,
+            markup=True,
+        )
+    if len(r["missing"]) > 50:
+        out.print(f"  ... {len(r['missing']) - 50} more left out (use --json for all)")

@@ -157,6 +157,8 @@ class DatasetInfo:
 class ExportReport:
     images: int = 0
     files: list[str] = field(default_factory=list)  # annotation files written, relative to out
+    # (original path, why) of images left out: their stored file is missing from the data dir
+    missing: list[tuple[str, str]] = field(default_factory=list)
 
 
 class Format(ABC):

@@ -58,13 +58,23 @@ def export_dataset(
         task_type=dataset.task_type,
         labels=tuple(dataset.label_names()),
     )
-    return fmt.write(out, info, iter_export_items(app, dataset, states or list(ImageState)))
+    missing: list[tuple[str, str]] = []
+    report = fmt.write(
+        out, info, iter_export_items(app, dataset, states or list(ImageState), missing)
+    )
+    report.missing = missing
+    return report
 
 
 def iter_export_items(
-    app: AppContext, dataset: Dataset, states: list[ImageState]
+    app: AppContext,
+    dataset: Dataset,
+    states: list[ImageState],
+    missing: list[tuple[str, str]] | None = None,
 ) -> Iterator[ExportItem]:
-    """Everything the exporters need, read page by page so a big dataset streams."""
+    """Everything the exporters need, read page by page so a big dataset streams. Images whose
+    stored file is gone (deleted by hand) are left out and listed in ``missing``: the rest of
+    the dataset still exports."""
     flt = images_repo.ImageFilter(states=tuple(states))
     detection = dataset.task_type is TaskType.DETECTION
     after = 0
@@ -77,6 +87,12 @@ def iter_export_items(
         if not page:
             return
         for image in page:
+            if not app.blobs.exists(image.sha256):
+                if missing is not None:
+                    missing.append(
+                        (image.original_path, "its file is missing from the data directory")
+                    )
+                continue
             annotation = annotations.get(image.id) if image.state is ImageState.LABELED else None
             prediction = predictions.get(image.id) if image.state is ImageState.TO_CONFIRM else None
             yield ExportItem(

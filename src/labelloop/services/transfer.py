@@ -111,13 +111,19 @@ def export_archive(
     *,
     format_name: str,
     states: list[ImageState] | None = None,
+    missing: list[tuple[str, str]] | None = None,
 ) -> Path:
-    """Export into ``workdir`` and pack the result as ``<dataset>-<format>.zip`` there.
+    """Export into ``workdir`` and pack the result as ``<dataset>-<format>.zip`` there; images
+    left out because their file is gone are added to ``missing``.
 
     The caller owns ``workdir`` (and removes it once the zip is sent).
     """
     folder = workdir / f"{dataset_name}-{format_name}"
-    exporting.export_dataset(app, dataset_name, folder, format_name=format_name, states=states)
+    report = exporting.export_dataset(
+        app, dataset_name, folder, format_name=format_name, states=states
+    )
+    if missing is not None:
+        missing.extend(report.missing)
     archive = workdir / f"{dataset_name}-{format_name}.zip"
     with zipfile.ZipFile(archive, "w") as zf:
         for path in sorted(folder.rglob("*")):

@@ -48,13 +48,21 @@ def export_download(
         list[str] | None, Query(description="unlabeled, to_confirm, labeled (default: all)")
     ] = None,
 ) -> FileResponse:
-    """The dataset exported in ``format``, as a zip; predictions travel with their scores."""
-    return zip_download(
+    """The dataset exported in ``format``, as a zip; predictions travel with their scores.
+
+    Images whose stored file is missing are left out; the header ``X-Labelloop-Missing-Files``
+    counts them (the CLI's export lists them).
+    """
+    missing: list[tuple[str, str]] = []
+    response = zip_download(
         lambda workdir: transfer.export_archive(
             ctx,
             dataset.name,
             workdir,
             format_name=format,
             states=exporting.parse_states(state),
+            missing=missing,
         )
     )
+    response.headers["X-Labelloop-Missing-Files"] = str(len(missing))
+    return response
