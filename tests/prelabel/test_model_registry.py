@@ -349,3 +349,14 @@ def test_smart_label_cli_prelabels_in_a_background_worker(cli_env, tmp_path, col
     assert sorted(p.label for p in found.values()) == ["Red", "grass"]
     assert all(p.model_version == "colours:1" for p in found.values())
     assert np.isclose(max(p.score for p in found.values()), 0.993, atol=0.01)
+
+
+def test_a_deleted_version_number_is_never_given_again(cli_env, colour_model):
+    # Old predictions, exports and job results say "colours:2": it must keep naming one model.
+    path, contract = colour_model
+    for _ in range(2):
+        run("model", "register", "colours", "--onnx", path, "--contract", contract)
+    run("model", "delete", "colours:2")
+    again = run_json("model", "register", "colours", "--onnx", path, "--contract", contract)
+    assert again["ref"] == "colours:3"
+    assert [m["ref"] for m in run_json("model", "list")] == ["colours:1", "colours:3"]

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from labelloop.domain import NotFound, TaskType
 from labelloop.domain.models import Model, ModelSource
 
-from .tables import ModelRow
+from .tables import ModelNameRow, ModelRow
 
 
 def to_model(row: ModelRow) -> Model:
@@ -41,11 +41,17 @@ def add_model(
     dataset_id: int | None = None,
     job_id: int | None = None,
 ) -> Model:
-    """Register the next version of ``name`` (versions count from 1)."""
+    """Register the next version of ``name`` (versions count from 1 and are never reused)."""
+    counter = session.get(ModelNameRow, name, with_for_update=True)
     latest = session.scalar(select(func.max(ModelRow.version)).where(ModelRow.name == name))
+    version = max(latest or 0, counter.last_version if counter else 0) + 1
+    if counter is None:
+        session.add(ModelNameRow(name=name, last_version=version))
+    else:
+        counter.last_version = version
     row = ModelRow(
         name=name,
-        version=(latest or 0) + 1,
+        version=version,
         task_type=task_type.value,
         source=ModelSource(source).value,
         class_names=list(class_names),

@@ -196,6 +196,16 @@ class EmbeddingRow(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+class ModelNameRow(Base):
+    """The last version number each model name was given. Versions are never reused: after
+    ``pets:3`` is deleted the next one is ``pets:4``, so "predicted by pets:3" in old
+    predictions, exports and job results never comes to mean another model."""
+
+    __tablename__ = "model_names"
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    last_version: Mapped[int] = mapped_column(Integer)
+
+
 class ModelRow(Base):
     """A model version in the registry: trained by a job, an ONNX upload or a remote endpoint."""
 
