@@ -87,8 +87,8 @@ def annotate(
 def _known(label: str, ids: dict[str, int], dataset: str) -> None:
     if label not in ids:
         raise InvalidInput(
-            f"label {label!r} is not a label of dataset {dataset!r}; "
-            f"add it first (labelloop label add {dataset} {label!r})"
+            f"label {label!r} is not a label of dataset {dataset!r}; add it to the dataset "
+            f"first (the dataset's labels, or `labelloop label add {dataset} {label!r}`)"
         )
 
 
