@@ -223,6 +223,9 @@ def test_export_writes_model_and_contract_that_register_again(cli_env, tmp_path,
     out = tmp_path / "exported"
     exported = run_json("model", "export", "colours:1", out)
     assert exported["model"] == "colours:1"
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (out / "model.onnx").stat().st_mode & 0o777 == 0o666 & ~umask  # not owner-only
     assert sha(out / "model.onnx") == sha(path)
     assert "already holds" in error_of("model", "export", "colours", out)
     assert "is a file" in error_of("model", "export", "colours", out / "model.onnx")

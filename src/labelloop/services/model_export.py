@@ -82,7 +82,17 @@ def export_model(
             f"({model.config.get('kind')!r}); it cannot be exported"
         )
     contract.save(out_dir / CONTRACT_FILE)
+    _as_user_files(out_dir / MODEL_FILE, out_dir / CONTRACT_FILE)
     return ExportResult(model.ref, str(out_dir / MODEL_FILE), str(out_dir / CONTRACT_FILE))
+
+
+def _as_user_files(*paths: Path) -> None:
+    """The modes a plain file gets (0666 less the umask): the atomic writes go through
+    mkstemp, whose owner-only 0600 would stop anyone else from using the exported model."""
+    umask = os.umask(0)
+    os.umask(umask)
+    for path in paths:
+        path.chmod(0o666 & ~umask)
 
 
 def stored_contract(model: Model) -> ModelContract:
