@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from helpers.images import write_image
-from labelloop.domain import Box, ImageState, TaskType
+from labelloop.domain import Box, ImageState, TaskType, WrongTaskType
 from labelloop.formats.base import Format, ImportContext, ImportItem
 from labelloop.services import annotating, browsing, datasets, importing
 from labelloop.storage import datasets_repo, images_repo
@@ -463,3 +463,18 @@ def test_one_class_folder_named_like_a_label_is_pointed_out(app, tmp_path):
     assert "--format imagenet" in warnings_for(report, "shoes/")[0]
     again = importing.import_path(app, "wear", tmp_path / "in", format_name="imagenet")
     assert again.annotated_existing == 1
+
+
+def test_a_manifest_of_the_other_task_type_is_refused_whole(app, tmp_path):
+    folder = tmp_path / "m"
+    lines = []
+    for n in range(3):
+        write_image(folder / f"i{n}.jpg", seed=n)
+        annotation = {"type": "modelarts/image_classification", "name": "cat"}
+        lines.append(json.dumps({"source": f"i{n}.jpg", "annotation": [annotation]}))
+    write(folder / "data.manifest", "\n".join(lines) + "\n")
+    datasets.create_dataset(app, "cells", "detection", ["rbc"])
+    with pytest.raises(WrongTaskType, match=r"holds classification annotations.*Nothing was"):
+        importing.import_path(app, "cells", folder)
+    assert datasets.dataset_overview(app, "cells").counts["total"] == 0
+    assert datasets.get_dataset(app, "cells").label_names() == ["rbc"]

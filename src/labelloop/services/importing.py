@@ -228,6 +228,7 @@ def _import_folder(
         report.warnings.extend(_labels_left_unread(root, dataset))
     ctx = ImportContext(root=root)
     items = list(fmt.read(root, ctx))
+    _refuse_other_task_type(items, dataset, fmt.name)
     report.found = len(items)
     report.skipped.extend((i.path, i.problem) for i in ctx.errors)
     report.warnings.extend((i.path, i.problem) for i in ctx.warnings)
@@ -254,6 +255,24 @@ def _import_folder(
             if progress:
                 progress(done, len(items))
     return report
+
+
+def _refuse_other_task_type(items: list[ImportItem], dataset: Dataset, fmt: str) -> None:
+    """Formats that hold either task (manifest, Label Studio) tell theirs by their items: a file
+    whose annotations are all of the other task is refused whole, before anything is stored,
+    as a COCO file for a classification dataset is (one skip line per image said it badly)."""
+    labels = sum(item.label is not None for item in items)
+    boxes = sum(item.boxes is not None or item.normalized_boxes is not None for item in items)
+    if dataset.task_type is TaskType.DETECTION and labels and not boxes:
+        other = "classification"
+    elif dataset.task_type is TaskType.CLASSIFICATION and boxes and not labels:
+        other = "detection"
+    else:
+        return
+    raise WrongTaskType(
+        f"the {fmt} data holds {other} annotations ({max(labels, boxes)} images); dataset "
+        f"{dataset.name!r} is a {dataset.task_type.value} dataset. Nothing was imported"
+    )
 
 
 def _check(item: ImportItem, task_type: TaskType) -> str | tuple[_Ready, list[str]]:
