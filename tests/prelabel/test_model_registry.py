@@ -363,3 +363,19 @@ def test_a_deleted_version_number_is_never_given_again(cli_env, colour_model):
     again = run_json("model", "register", "colours", "--onnx", path, "--contract", contract)
     assert again["ref"] == "colours:3"
     assert [m["ref"] for m in run_json("model", "list")] == ["colours:1", "colours:3"]
+
+
+def test_a_classifiers_confidence_floor_comes_from_its_metadata(cli_env, colour_model):
+    import onnx
+
+    path, contract = colour_model
+    graph = onnx.load(str(path))
+    entry = graph.metadata_props.add()
+    entry.key, entry.value = "min_top_probability", "0.930000"
+    onnx.save(graph, str(path))
+    model = run_json("model", "register", "colours", "--onnx", path, "--contract", contract)
+    assert model["config"]["min_top_probability"] == 0.93
+    entry.value = "not a number"
+    onnx.save(graph, str(path))
+    plain = run_json("model", "register", "colours", "--onnx", path, "--contract", contract)
+    assert "min_top_probability" not in plain["config"]

@@ -72,6 +72,11 @@ def test_active_learning_model_exported_and_registered_predicts_like_the_native_
         "--contract", out / "contract.json",
     )  # fmt: skip
     assert registered["source"] == "onnx" and registered["class_names"] == names
+    # The confidence floor the job flagged hard below travels in the file's metadata.
+    native_model = cli_json("model", "show", native_ref)
+    floor = native_model["config"]["min_top_probability"]
+    assert 0.5 <= floor <= 1.0
+    assert registered["config"]["min_top_probability"] == pytest.approx(floor, abs=1e-6)
 
     # The second dataset blends each tint with the next one, 30-56% of the way, so the model is
     # unsure of many images: saturated scores of 1.0 would make "within 1e-4" prove nothing.
@@ -98,3 +103,8 @@ def test_active_learning_model_exported_and_registered_predicts_like_the_native_
     assert min(scores) < 0.9 and max(scores) - min(scores) > 0.1, scores
     np.testing.assert_allclose(scores, [p.score for p in brought], rtol=0, atol=1e-4)
     assert [p.hard for p in native] == [p.hard for p in brought]
+    # The job's floor: below it a proposal is hard; a floor of 1 (this tiny job kept no
+    # proposal out of the checks) makes every one hard, as the job did.
+    assert all(p.hard for p in native if p.score < floor or floor >= 1.0)
+    assert all(p.score >= floor for p in native if not p.hard)
+    assert onnx_job.result["hard_rule"]["min_top_probability"] == pytest.approx(floor, abs=1e-6)

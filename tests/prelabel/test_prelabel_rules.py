@@ -67,6 +67,18 @@ def test_classification_hardness_low_top_small_margin_unknown():
     assert h.reasons[0] == []
 
 
+def test_a_models_own_confidence_floor_replaces_the_default():
+    # A model exported from a job carries the floor that job flagged hard below.
+    scores = np.array([[0.97, 0.03], [0.9, 0.1], [1.0, 0.0]])
+    assert classification_hardness(scores).hard.tolist() == [False, False, False]
+    strict = classification_hardness(scores, min_top_probability=0.95)
+    assert strict.hard.tolist() == [False, True, False]
+    assert "top probability 0.90 < 0.95" in strict.reasons[1][0][1]
+    every = classification_hardness(scores, min_top_probability=1.0)  # the job checked all
+    assert every.hard.tolist() == [True, True, True]
+    assert "flagged every proposal hard" in every.reasons[2][0][1]
+
+
 BOX = [0, 0, 10, 10]
 FAR = [50, 50, 60, 60]
 

@@ -128,6 +128,10 @@ def run_auto_label(app: AppContext, job: Job, reporter) -> JobOutcome:
             "backbone_id": extractor.backbone_id,
             "preprocess_version": extractor.preprocess_version,
             "flip_average": True,
+            # The confidence below which this job flagged a proposal hard (chosen for 98%
+            # estimated precision of the rest): pre-labeling with the model, here or exported,
+            # flags by it instead of a fixed 0.5.
+            "min_top_probability": round(1.0 - float(hardness.threshold), 4),
         },
         path=str(folder),
     )

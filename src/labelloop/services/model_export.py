@@ -203,6 +203,16 @@ def _export_linear_head(model: Model, destination: Path) -> None:
         export_classifier_onnx(
             head, destination, flip_average=bool(model.config.get("flip_average", False))
         )
+    floor = model.config.get("min_top_probability")
+    if isinstance(floor, int | float) and 0.0 <= floor <= 1.0:
+        # Travels in the file's metadata (the contract holds only how to run the model), as a
+        # detector's show threshold does; registering the file brings it back.
+        import onnx
+
+        graph = onnx.load(str(destination))
+        entry = graph.metadata_props.add()
+        entry.key, entry.value = "min_top_probability", f"{floor:.6f}"
+        onnx.save(graph, str(destination))
 
 
 @contextmanager

@@ -111,6 +111,11 @@ def register_onnx(
     show_threshold = (
         _show_threshold(runner.metadata()) if contract.task_type == "detection" else None
     )
+    min_top = (
+        _unit_metadata(runner.metadata(), "min_top_probability")
+        if contract.task_type == "classification"
+        else None
+    )
     staging = app.settings.model_dir / f".incoming-{uuid.uuid4().hex}"
     staging.mkdir(parents=True)
     try:
@@ -123,6 +128,8 @@ def register_onnx(
         }
         if show_threshold is not None:
             config["show_threshold"] = show_threshold
+        if min_top is not None:
+            config["min_top_probability"] = min_top
         return _add_with_folder(app, name, contract, config, staging)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -300,6 +307,16 @@ def _show_threshold(metadata: dict[str, str]) -> float | None:
     except ValueError:
         return None
     return value if 0.0 < value < 1.0 else None
+
+
+def _unit_metadata(metadata: dict[str, str], key: str) -> float | None:
+    """A value in [0, 1] from the model's ONNX metadata (labelloop's exported classifiers
+    carry the confidence floor their job flagged hard below), when usable."""
+    try:
+        value = float(metadata.get(key, "nan"))
+    except ValueError:
+        return None
+    return value if 0.0 <= value <= 1.0 else None
 
 
 def _check_name(name: str) -> None:

@@ -73,7 +73,9 @@ def run_prelabel(app: AppContext, job: Job, reporter) -> JobOutcome:
     predict_seconds = time.monotonic() - t0
     reporter.stage("flagging hard examples")
     if dataset.task_type is TaskType.CLASSIFICATION:
-        converted = _classification(output.answers, mapping, dataset, model.class_names)
+        converted = _classification(
+            output.answers, mapping, dataset, model.class_names, _min_top(model.config)
+        )
     else:
         converted = _detection(
             output.answers, mapping, _thresholds(model.config), model.class_names
@@ -112,8 +114,21 @@ def run_prelabel(app: AppContext, job: Job, reporter) -> JobOutcome:
 # -- classification ------------------------------------------------------------------------
 
 
+def _min_top(config: dict) -> float:
+    """The confidence floor of the hard flag: the one the model's own job chose (trained here,
+    or exported from here and registered back), else MIN_TOP_PROBABILITY."""
+    value = config.get("min_top_probability")
+    if isinstance(value, int | float) and 0.0 <= value <= 1.0:
+        return float(value)
+    return MIN_TOP_PROBABILITY
+
+
 def _classification(
-    answers: list[ModelAnswer], mapping: LabelMapping, dataset: Dataset, class_names
+    answers: list[ModelAnswer],
+    mapping: LabelMapping,
+    dataset: Dataset,
+    class_names,
+    min_top_probability: float = MIN_TOP_PROBABILITY,
 ) -> tuple[list[ImagePrediction], dict]:
     labels = dataset.label_names()
     column = {label: j for j, label in enumerate(labels)}
@@ -148,7 +163,7 @@ def _classification(
         scores = np.vstack(rows)
         choice = np.argmax(np.nan_to_num(scores, nan=-1.0), axis=1)
         scores[np.isinf(scores)] = np.nan
-        hardness = classification_hardness(scores)
+        hardness = classification_hardness(scores, min_top_probability=min_top_probability)
         for i, image_id in enumerate(kept):
             reasons = [HardReason(code, text) for code, text in hardness.reasons[i]]
             hard = bool(hardness.hard[i])
@@ -270,7 +285,7 @@ def _box(box) -> PredictedBox:
 
 def _hard_rule(task_type: TaskType, config: dict) -> dict:
     if task_type is TaskType.CLASSIFICATION:
-        return {"min_top_probability": MIN_TOP_PROBABILITY, "min_margin": MIN_MARGIN}
+        return {"min_top_probability": _min_top(config), "min_margin": MIN_MARGIN}
     if config.get("kind") == "detector":
         return {"by": "the trained detector (calibrated scores, mirrored view)"}
     return {

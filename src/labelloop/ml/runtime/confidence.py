@@ -88,7 +88,11 @@ def classification_hardness(
     second = filled[rows, order[:, 1]].clip(min=0.0) if scores.shape[1] > 1 else np.zeros(len(top))
     margin = np.clip(top_score - second, 0.0, 1.0)
     unknown = np.isnan(top_score)
-    low = ~unknown & (top_score < min_top_probability)
+    # A floor of 1 means the model's job found no confidence that keeps its proposals right
+    # often enough: every proposal is hard (even a saturated 1.0, whose float32 and float64
+    # copies would otherwise fall on either side of the floor).
+    check_all = min_top_probability >= 1.0
+    low = ~unknown & ((top_score < min_top_probability) | check_all)
     close = ~unknown & (margin < min_margin)
     hard = unknown | low | close
     coefficient = np.where(unknown, 1.0, 1.0 - np.nan_to_num(margin))
@@ -97,7 +101,9 @@ def classification_hardness(
         why = []
         if unknown[i]:
             why.append((LOW_CONFIDENCE, "the model gave no confidence score"))
-        if low[i]:
+        if low[i] and check_all:
+            why.append((LOW_CONFIDENCE, "the model's own job flagged every proposal hard"))
+        elif low[i]:
             why.append(
                 (LOW_CONFIDENCE, f"top probability {top_score[i]:.2f} < {min_top_probability:.2f}")
             )
