@@ -269,3 +269,62 @@ def test_unconfirm_a_corrected_detection_restores_boxes_and_hints(client, app, t
     assert back["prediction"]["boxes"] == item["prediction"]["boxes"]
     assert back["prediction"]["hints"] == item["prediction"]["hints"]
     assert back["prediction"]["hard_type"] == item["prediction"]["hard_type"]
+
+
+def test_restore_proposal_undoes_a_reject(client, app, tmp_path):
+    seed_classification(app, tmp_path, labeled={"cat": 5, "dog": 5}, unlabeled=3)
+    predict(client)
+    item = to_confirm(client, hard="true")[0]
+    before = counts(client)
+    client.post(f"{URL}/reject", json={"image_ids": [item["id"]]})
+    rejected = client.get(f"{URL}/images/{item['id']}").json()
+    assert (rejected["state"], rejected["prediction"]) == ("unlabeled", None)
+
+    body = {"prediction": item["prediction"]}
+    response = client.post(f"{URL}/images/{item['id']}/restore-proposal", json=body)
+    assert response.status_code == 200, response.text
+    back = response.json()
+    assert back["state"] == "to_confirm"
+    assert back["annotation"] is None
+    assert back["prediction"] == item["prediction"]
+    assert counts(client) == before
+    assert item["id"] in {i["id"] for i in to_confirm(client, hard="true")}
+
+    # A proposal waits again: there is no rejection to undo, and the one waiting stays.
+    again = client.post(f"{URL}/images/{item['id']}/restore-proposal", json=body)
+    assert again.status_code == 409
+    assert again.json()["error"] == "invalid_transition"
+    assert "newer proposal" in again.json()["message"]
+
+
+def test_restore_proposal_refuses_an_image_labeled_since(client, app, tmp_path):
+    seed_classification(app, tmp_path, labeled={"cat": 5, "dog": 5}, unlabeled=3)
+    predict(client)
+    item = to_confirm(client)[0]
+    client.post(f"{URL}/reject", json={"image_ids": [item["id"]]})
+    other = "dog" if item["prediction"]["label"] == "cat" else "cat"
+    client.put(f"{URL}/images/{item['id']}/annotation", json={"label": other, "version": 0})
+
+    body = {"prediction": item["prediction"]}
+    response = client.post(f"{URL}/images/{item['id']}/restore-proposal", json=body)
+    assert response.status_code == 409
+    assert response.json()["error"] == "invalid_transition"
+    assert "labeled since" in response.json()["message"]
+    kept = client.get(f"{URL}/images/{item['id']}").json()
+    assert (kept["state"], kept["annotation"]["label"], kept["prediction"]) == (
+        "labeled",
+        other,
+        None,
+    )
+
+
+def test_restore_proposal_checks_the_proposal(client, app, tmp_path):
+    seed_classification(app, tmp_path, labeled={"cat": 5, "dog": 5}, unlabeled=3)
+    predict(client)
+    item = to_confirm(client)[0]
+    client.post(f"{URL}/reject", json={"image_ids": [item["id"]]})
+    bad = {"prediction": {**item["prediction"], "label": "horse"}}
+    refused = client.post(f"{URL}/images/{item['id']}/restore-proposal", json=bad)
+    assert refused.status_code == 422
+    assert "horse" in refused.json()["message"]
+    assert client.get(f"{URL}/images/{item['id']}").json()["state"] == "unlabeled"

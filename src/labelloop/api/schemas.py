@@ -270,6 +270,10 @@ class UnconfirmRequest(Strict):
     prediction: ProposalIn
 
 
+class RestoreProposalRequest(Strict):
+    prediction: ProposalIn = Field(description="The proposal as shown before the rejection")
+
+
 class SkippedOut(BaseModel):
     image: str
     reason: str

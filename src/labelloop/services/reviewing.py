@@ -7,7 +7,8 @@ bad correction (unknown label, box outside the image) confirms nothing.
 ``confirm_matching`` confirms every proposal matching the filters a reviewer has on screen
 (label, hard flag or type, score range), so "select all not hard" under a label filter never
 confirms images of other labels. ``unconfirm`` undoes one confirmation: the image goes back to
-``to_confirm`` with its proposal, unless its annotation changed since.
+``to_confirm`` with its proposal, unless its annotation changed since. ``restore_proposal``
+undoes one rejection: the proposal comes back while the image is still unlabeled.
 """
 
 from __future__ import annotations
@@ -193,6 +194,37 @@ def unconfirm(
         row = _proposal_row(session, dataset, image, proposal, label_ids)
         images_repo.delete_annotation(session, image_id)
         images_repo.set_state(session, [image_id], ImageState.UNLABELED)
+        images_repo.publish_predictions(
+            session, dataset.id, row.job_id, proposal.model_version, [row.prediction]
+        )
+
+
+def restore_proposal(
+    app: AppContext, dataset_name: str, image_id: int, proposal: Prediction
+) -> None:
+    """Undo a rejection: unlabeled -> to_confirm, with ``proposal`` as its prediction again.
+
+    A rejection deletes the prediction row, so the caller hands back the proposal it showed;
+    it is checked like a published one (known labels, boxes inside the image). Only an image
+    that is still unlabeled gets it back: one labeled since keeps its label, one with a newer
+    proposal keeps that one (InvalidTransition, nothing changes).
+    """
+    with app.db.session() as session:
+        dataset = datasets_repo.get_dataset_by_name(session, dataset_name)
+        image = images_repo.get_image(session, image_id, dataset.id)
+        if image.state is not ImageState.UNLABELED:
+            why = (
+                "it was labeled since and keeps its label"
+                if image.state is ImageState.LABELED
+                else "it has a newer proposal, which stays"
+            )
+            raise InvalidTransition(
+                f"image {image_id} is {image.state.value}, not unlabeled: the rejected proposal "
+                f"cannot come back ({why})"
+            )
+        next_state(image.state, Action.PUBLISH)  # unlabeled -> to_confirm, per the state machine
+        label_ids = datasets_repo.label_ids(session, dataset.id)
+        row = _proposal_row(session, dataset, image, proposal, label_ids)
         images_repo.publish_predictions(
             session, dataset.id, row.job_id, proposal.model_version, [row.prediction]
         )

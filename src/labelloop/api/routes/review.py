@@ -1,5 +1,5 @@
 """The review step: confirm proposals (many at once, some corrected), undo a confirmation,
-reject them, and what to label next."""
+reject them (and undo a rejection), and what to label next."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from ..schemas import (
     ImageOut,
     NextOut,
     RejectRequest,
+    RestoreProposalRequest,
     UnconfirmRequest,
 )
 
@@ -85,6 +86,19 @@ def reject(dataset: DatasetInPath, ctx: Context, body: RejectRequest) -> BatchOu
     """Drop predictions: to_confirm -> unlabeled."""
     result = annotating.reject(ctx, dataset.name, [str(i) for i in body.image_ids])
     return BatchOut.model_validate(result.to_dict())
+
+
+@router.post("/images/{image_id}/restore-proposal", response_model=ImageOut)
+def restore_proposal(
+    dataset: DatasetInPath, ctx: Context, image_id: int, body: RestoreProposalRequest
+) -> ImageOut:
+    """Undo a rejection: unlabeled -> to_confirm with the proposal sent back.
+
+    Send the ``prediction`` shown before the rejection. 409 when the image is no longer
+    unlabeled (labeled since, or a newer proposal waits): nothing changes then.
+    """
+    reviewing.restore_proposal(ctx, dataset.name, image_id, body.prediction.to_prediction(image_id))
+    return ImageOut.from_view(browsing.get_image(ctx, dataset.name, str(image_id)), dataset.id)
 
 
 @router.get("/next", response_model=NextOut)

@@ -56,6 +56,9 @@ export const api = {
   /** Undo a confirmation: back to "to be confirmed" with the proposal shown before it. */
   unconfirm: (id, imageId, version, prediction) =>
     request("POST", `${ds(id)}/images/${imageId}/unconfirm`, { json: { version, prediction } }),
+  /** Undo a rejection: back to "to be confirmed" with the proposal shown before it. */
+  restoreProposal: (id, imageId, prediction) =>
+    request("POST", `${ds(id)}/images/${imageId}/restore-proposal`, { json: { prediction } }),
   reject: (id, imageIds) => request("POST", `${ds(id)}/reject`, { json: { image_ids: imageIds } }),
   next: (id, n) => request("GET", `${ds(id)}/next`, { query: { n } }),
 

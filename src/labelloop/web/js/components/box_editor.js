@@ -2,8 +2,9 @@
 // (on empty space and inside a box that is not selected, so crowded images stay drawable), a
 // click selects the box under the pointer, a drag on the selected box moves it, its handles
 // resize it; Shift+drag always draws. Delete, relabel, undo. Coordinates are pixels of the
-// upright image, the same the API stores; hints (possible missed objects) are dashed and never
-// editable.
+// upright image, the same the API stores. Hints (possible missed objects) are dashed: a click on
+// one (or Enter on a focused one) turns it into a box with the hint's label and place, undoable;
+// a drag that starts on a hint still draws.
 import { h, svg } from "../dom.js";
 import { textOn } from "../labels.js";
 
@@ -16,7 +17,7 @@ export class BoxEditor {
     this.W = image.width;
     this.H = image.height;
     this.boxes = boxes.map((b) => ({ label: b.label, x: b.x, y: b.y, w: b.w, h: b.h, score: b.score }));
-    this.hints = hints;
+    this.hints = hints.map((b) => ({ label: b.label, x: b.x, y: b.y, w: b.w, h: b.h, score: b.score }));
     this.palette = palette;
     this.currentLabel = currentLabel;
     this.onChange = onChange;
@@ -44,7 +45,7 @@ export class BoxEditor {
   }
 
   snapshot() {
-    this.history.push({ boxes: this.boxes.map((b) => ({ ...b })), selected: this.selected });
+    this.history.push({ boxes: this.boxes.map((b) => ({ ...b })), hints: [...this.hints], selected: this.selected });
     if (this.history.length > 100) this.history.shift();
   }
 
@@ -58,6 +59,7 @@ export class BoxEditor {
     const previous = this.history.pop();
     if (!previous) return false;
     this.boxes = previous.boxes;
+    this.hints = previous.hints;
     this.selected = Math.min(previous.selected, this.boxes.length - 1);
     this.changed();
     return true;
@@ -74,6 +76,18 @@ export class BoxEditor {
     this.snapshot();
     this.boxes.splice(this.selected, 1);
     this.selected = -1;
+    this.changed();
+    return true;
+  }
+
+  /** A possible missed object becomes a box: the hint's label and place, selected. Undoable. */
+  acceptHint(index) {
+    const hint = this.hints[index];
+    if (!hint) return false;
+    this.snapshot();
+    this.hints.splice(index, 1);
+    this.boxes.push({ label: hint.label, x: hint.x, y: hint.y, w: hint.w, h: hint.h });
+    this.selected = this.boxes.length - 1;
     this.changed();
     return true;
   }
@@ -105,10 +119,12 @@ export class BoxEditor {
     const p = this.point(event);
     const target = event.target;
     const index = target.dataset?.index != null ? Number(target.dataset.index) : -1;
+    const hint = target.dataset?.hint != null ? Number(target.dataset.hint) : -1;
     this.svg.setPointerCapture(event.pointerId);
-    if (event.shiftKey) {
-      // Shift: always draw, even on the selected box or a handle.
-      this.drag = { kind: "draw", start: p, current: p, clicked: index };
+    if (event.shiftKey || hint >= 0) {
+      // Shift: always draw, even on the selected box or a handle. On a hint, a drag draws
+      // and a click accepts the hint.
+      this.drag = { kind: "draw", start: p, current: p, clicked: index, hint };
     } else if (target.dataset?.handle) {
       this.drag = { kind: "resize", index, handle: target.dataset.handle, start: p, origin: { ...this.boxes[index] }, moved: false };
     } else if (index >= 0 && index === this.selected) {
@@ -167,6 +183,7 @@ export class BoxEditor {
         this.selected = this.boxes.length - 1;
         return this.changed();
       }
+      if (drag.hint >= 0 && !event.shiftKey) return this.acceptHint(drag.hint); // a click on a hint
       return this.select(drag.clicked); // too small for a box: a click selects what is under it
     }
     if (drag.moved) {
@@ -182,8 +199,20 @@ export class BoxEditor {
   render() {
     const unit = 1 / this.scale; // one screen pixel in image pixels
     const children = [];
-    this.hints.forEach((b) => children.push(svg("rect", { class: "hint", x: b.x, y: b.y, width: b.w, height: b.h },
-      svg("title", `Possible missed ${b.label}${b.score != null ? ` (score ${(b.score * 100).toFixed(0)}%)` : ""}: draw a box if there is one`))));
+    this.hints.forEach((b, index) => {
+      const about = `Possible missed ${b.label}${b.score != null ? ` (score ${(b.score * 100).toFixed(0)}%)` : ""}`;
+      const hint = svg("rect", {
+        class: "hint", x: b.x, y: b.y, width: b.w, height: b.h, "data-hint": index, "data-label": b.label,
+        tabindex: 0, role: "button", "aria-label": `${about}: add it as a box`,
+      }, svg("title", {}, `${about}: click to add it as a ${b.label} box (Enter when focused); drag to draw your own`));
+      hint.addEventListener("keydown", (event) => {
+        if (event.key !== "Enter" && event.key !== " " && event.key.toLowerCase() !== "a") return;
+        event.preventDefault();
+        event.stopPropagation(); // Enter here adds the box; it does not save the image
+        this.acceptHint(index);
+      });
+      children.push(hint);
+    });
     this.boxes.forEach((b, index) => {
       const color = this.palette.color(b.label);
       const selected = index === this.selected;

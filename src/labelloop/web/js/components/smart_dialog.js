@@ -92,7 +92,9 @@ export async function openSmartLabelingDialog(dataset, { onStarted }) {
   modelSelect.addEventListener("change", () => mapping.show(chosenModel()));
   const modelField = h("div.field", { hidden: true },
     h("label.field", h("span", `Model (${dataset.task_type} models only)`),
-      models.length ? modelSelect : h("p.muted", `No ${dataset.task_type} models in the registry yet: run active learning once, or register one with `, h("code", "labelloop model register"), ".")),
+      models.length ? modelSelect : h("p.muted", { dataset: { testid: "no-models" } },
+        `No ${dataset.task_type} models in the registry yet: run active learning once, or register one (an ONNX file or a remote endpoint) on the `,
+        h("a", { href: `#/models?task_type=${dataset.task_type}` }, "Models page"), "; from the command line, ", h("code", "labelloop model register"), ".")),
     models.length ? mapping.element : null);
   mapping.show(chosenModel());
 

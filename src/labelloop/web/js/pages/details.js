@@ -7,6 +7,7 @@ import { confirmAdvice } from "../components/confirm_advice.js";
 import { datasetHeader } from "../components/dataset_header.js";
 import { rememberQueue } from "../components/editor_queue.js";
 import { Selection } from "../components/selection.js";
+import { openModal } from "../components/modal.js";
 import { openSmartLabelingDialog } from "../components/smart_dialog.js";
 import { STATES } from "../components/state_bar.js";
 import { TaskProgress } from "../components/task_progress.js";
@@ -20,10 +21,10 @@ const PAGE_SIZE = 60;
 // filters stay the same; other filters start with nothing selected.
 let kept = { key: null, selection: null };
 
-const TAB_HINTS = {
-  unlabeled: "Open an image to label it: 1–9 picks a label, → goes on.",
-  labeled: "Labeled by a person. Open one to change it.",
-};
+function tabHint(tab, palette) {
+  if (tab === "unlabeled") return `Open an image to label it: ${palette.keysText()} picks a label, → goes on.`;
+  return "Labeled by a person. Open one to change it.";
+}
 
 export async function render(root, [datasetId], query) {
   let dataset;
@@ -63,7 +64,7 @@ export async function render(root, [datasetId], query) {
     ]),
     progress.element,
     tabsNav,
-    h("div.toolbar", filterBar({ tab, detection, palette, query, go }), tab === "to_confirm" ? selectionBar : h("span.small.muted", TAB_HINTS[tab])),
+    h("div.toolbar", filterBar({ tab, detection, palette, query, go }), tab === "to_confirm" ? selectionBar : h("span.small.muted", tabHint(tab, palette))),
     tab === "to_confirm" ? advice : null,
     grid,
     pager,
@@ -89,7 +90,7 @@ export async function render(root, [datasetId], query) {
   function paintGrid() {
     grid.dataset.ready = "true";
     if (!page.items.length) {
-      grid.replaceChildren(h("div.empty.grid-empty", emptyText(tab, dataset, query)));
+      grid.replaceChildren(h("div.empty.grid-empty", emptyText(tab, dataset, query, palette)));
     } else {
       grid.replaceChildren(...page.items.map((item) =>
         thumbTile(item, { palette, detection, tab, selected: selection.has(item), onOpen: open, onSelect })));
@@ -135,7 +136,7 @@ export async function render(root, [datasetId], query) {
         title: count ? "Kept while you page through these filters; changing a filter clears it" : null,
       }, count ? `${fmtInt(count)} selected` : "Nothing selected",
       elsewhere ? h("span.muted", ` · ${fmtInt(elsewhere)} on other pages`) : null),
-      h("button.button.small", { disabled: !count, onclick: () => act("reject") }, count ? `Reject ${fmtInt(count)}` : "Reject"),
+      h("button.button.small", { disabled: !count, onclick: () => askReject(count), dataset: { testid: "reject-selected" } }, count ? `Reject ${fmtInt(count)}` : "Reject"),
       h("button.button.small.primary", { disabled: !count, onclick: () => act("confirm"), dataset: { testid: "confirm-selected" } }, count ? `Confirm ${fmtInt(count)}` : "Confirm"),
     );
   }
@@ -147,6 +148,22 @@ export async function render(root, [datasetId], query) {
       return toastError(error, "Could not count the images");
     }
     selection.selectAllNotHard(notHardTotal);
+  }
+
+  /** Rejecting drops proposals a job computed: more than one asks first. */
+  function askReject(count) {
+    if (count <= 1) return act("reject");
+    const n = fmtInt(count);
+    openModal({
+      title: `Reject ${n} proposals?`,
+      body: h("div", { dataset: { testid: "reject-dialog" } },
+        h("p", `${n} proposals are dropped; the images go back to Unlabeled.`),
+        h("p.small.muted", "Labels a person gave are not touched. To get proposals for these images again, run smart labeling.")),
+      actions: [
+        { label: "Cancel" },
+        { label: `Reject ${n}`, primary: true, danger: true, onClick: () => act("reject") },
+      ],
+    });
   }
 
   async function act(kind) {
@@ -182,10 +199,10 @@ export async function render(root, [datasetId], query) {
   return () => progress.stop();
 }
 
-function emptyText(tab, dataset, query) {
+function emptyText(tab, dataset, query, palette) {
   const filtered = query.label || query.hard || query.hard_type || query.min_score || query.max_score;
   if (filtered) return "No image matches these filters.";
   if (tab === "unlabeled") return dataset.counts.total ? "Every image has a label or a proposal." : "No images yet: import some from the overview.";
   if (tab === "to_confirm") return "Nothing to confirm. Start smart labeling to have the rest labeled for you.";
-  return "No labeled images yet. Open an unlabeled image and press 1–9 to label it.";
+  return `No labeled images yet. Open an unlabeled image and press ${palette.keysText()} to label it.`;
 }

@@ -1,11 +1,13 @@
-// Manual labeling and review of one image. Classification: click a label or press 1–9 (saved at
-// once, then the next image). Detection: draw, move, resize and delete boxes, then save.
-// Proposals under review are confirmed as they are (Enter) or corrected. Ctrl+Z undoes.
+// Manual labeling and review of one image. Classification: click a label or press its key (saved
+// at once, then the next image). Detection: draw, move, resize and delete boxes, then save.
+// Proposals under review are confirmed as they are (Enter), corrected, or rejected (R; asks first
+// when there are unsaved edits). Ctrl+Z undoes, a rejection included.
 import { api } from "../api.js";
 import { h, onKeys } from "../dom.js";
 import { href, navigate } from "../router.js";
 import { BoxEditor } from "../components/box_editor.js";
 import { EditorQueue } from "../components/editor_queue.js";
+import { openModal } from "../components/modal.js";
 import { LabelPalette } from "../labels.js";
 import { toast, toastError } from "../toast.js";
 import { boxList, imageInfo, labelButtons, predictionInfo, shortcutsHelp } from "./editor_panel.js";
@@ -56,26 +58,32 @@ export async function render(root, [datasetId, imageIdText], query) {
   const resize = new ResizeObserver(() => editor?.layout(stage.clientWidth - 24, stage.clientHeight - 24));
   resize.observe(stage);
 
+  // Two columns of label buttons once there are more than fit one column comfortably: the
+  // panel then shows up to twelve labels without scrolling, and the box list keeps its room.
+  const labelColumns = palette.labels.length > (detection ? 2 : 6) ? 2 : 1;
+
   function paintPanel() {
     const proposed = image.state === "to_confirm" ? image.prediction?.label : null;
     const active = detection ? editor.currentLabel : image.annotation?.label ?? proposed ?? null;
-    // The label and box lists scroll inside the panel; the actions below them stay in view.
+    // One list takes the panel's free height and scrolls inside itself (the boxes in detection,
+    // the labels in classification); everything else keeps its size, so the actions stay in view.
     const scrollTops = [...panel.querySelectorAll("[data-scroll]")].map((el) => [el.dataset.scroll, el.scrollTop]);
     const sections = [imageInfo(image, `${queue.index + 1} in this list`)];
-    sections.push(h("section.panel-section.panel-scroll", { dataset: { testid: "label-section" }, style: { "--rows": palette.labels.length || 1, "--row-height": "38px" } },
+    sections.push(h(`section.panel-section.label-section${detection ? "" : ".panel-grow"}`, { dataset: { testid: "label-section" } },
       h("h3", detection ? "Label of new boxes" : "Label"),
-      labelButtons(palette, { active, predicted: image.prediction?.label, onPick: pick }),
+      labelButtons(palette, { active, predicted: image.prediction?.label, onPick: pick, columns: labelColumns }),
       palette.labels.length ? null : h("p.small.muted", "This dataset has no labels yet: add them on its overview.")));
     if (detection) {
-      sections.push(h("section.panel-section.panel-scroll", { dataset: { testid: "box-section" }, style: { "--rows": editor.boxes.length || 1, "--row-height": "30px" } },
+      sections.push(h("section.panel-section.panel-grow", { dataset: { testid: "box-section" } },
         h("h3", `Boxes (${editor.boxes.length})`), boxList(editor, palette)));
     }
-    sections.push(predictionInfo(image, palette, detection));
+    sections.push(predictionInfo(image, palette, detection, editor?.hints.length));
     sections.push(h("section.panel-section.panel-actions", actionButtons()));
-    sections.push(h("label.check.small", { dataset: { testid: "auto-advance" } },
-      h("input", { type: "checkbox", checked: preferences.autoAdvance, onchange: (e) => { preferences.autoAdvance = e.target.checked; } }),
-      "Go to the next image after saving"));
-    sections.push(shortcutsHelp(detection, panel.querySelector(".shortcuts")?.open));
+    sections.push(h("div.panel-footer",
+      h("label.check.small", { dataset: { testid: "auto-advance" } },
+        h("input", { type: "checkbox", checked: preferences.autoAdvance, onchange: (e) => { preferences.autoAdvance = e.target.checked; } }),
+        "Next image after saving"),
+      shortcutsHelp(detection, panel.querySelector(".shortcuts")?.open, palette)));
     panel.replaceChildren(...sections.filter(Boolean));
     for (const [name, top] of scrollTops) {
       const el = panel.querySelector(`[data-scroll="${name}"]`);
@@ -90,7 +98,7 @@ export async function render(root, [datasetId, imageIdText], query) {
     if (image.state === "to_confirm") {
       const corrected = detection && editor.dirty;
       buttons.push(h("button.button.primary", { onclick: () => save(), dataset: { testid: "confirm-image" } }, corrected ? "Confirm with corrections" : "Confirm (Enter)"));
-      buttons.push(h("button.button", { onclick: () => reject() }, "Reject (R)"));
+      buttons.push(h("button.button", { onclick: () => reject(), dataset: { testid: "reject-image" } }, "Reject (R)"));
     } else if (detection) {
       buttons.push(h("button.button.primary", { onclick: () => save(), disabled: !editor.dirty && image.state === "labeled", dataset: { testid: "save-image" } },
         editor.boxes.length ? "Save (Enter)" : "Save: no objects"));
@@ -149,13 +157,37 @@ export async function render(root, [datasetId, imageIdText], query) {
     }
   }
 
-  async function reject() {
+  /** Rejecting drops the proposal; with unsaved edits it asks first (they would be lost). */
+  function reject() {
+    if (busy || image.state !== "to_confirm") return;
+    if (!editor?.dirty) return rejectNow();
+    openModal({
+      title: "Reject the proposal and discard your edits?",
+      body: h("div",
+        h("p", "You changed the boxes of this image and did not save them. Rejecting drops the proposal and your edits; the image goes back to Unlabeled."),
+        h("p.small.muted", "To keep your boxes, cancel and confirm with corrections (Enter) instead. Ctrl+Z after a rejection brings the proposal back, not your edits.")),
+      actions: [
+        { label: "Cancel" },
+        { label: "Discard edits and reject", primary: true, danger: true, onClick: () => { rejectNow(); } },
+      ],
+    });
+  }
+
+  async function rejectNow() {
+    if (busy) return;
+    busy = true;
+    const proposal = image.prediction;
     try {
       await api.reject(dataset.id, [image.id]);
-      toast("Proposal rejected: the image is back in Unlabeled.");
+      // The proposal is gone from the server: keep it here so Ctrl+Z can bring it back.
+      savedChanges.push({ kind: "reject", datasetId: dataset.id, imageId: image.id, prediction: proposal });
+      if (editor) editor.dirty = false;
+      toast("Proposal rejected: the image is back in Unlabeled. Ctrl+Z brings it back.");
       await goNext({ saved: true });
     } catch (error) {
       toastError(error, "Could not reject");
+    } finally {
+      busy = false;
     }
   }
 
@@ -168,6 +200,11 @@ export async function render(root, [datasetId, imageIdText], query) {
     const change = savedChanges.pop();
     if (!change) return toast("Nothing to undo.");
     try {
+      if (change.kind === "reject") {
+        await api.restoreProposal(change.datasetId, change.imageId, change.prediction);
+        toast("Rejection undone: the proposal waits in To be confirmed again.");
+        return navigate(`/datasets/${change.datasetId}/label/${change.imageId}`, { tab: "to_confirm" }, { replace: true });
+      }
       if (change.before.state === "labeled") {
         const { label, boxes } = change.before;
         await api.saveAnnotation(change.datasetId, change.imageId, detection ? { boxes, version: change.version } : { label, version: change.version });
@@ -223,8 +260,8 @@ export async function render(root, [datasetId, imageIdText], query) {
     if (ctrl && event.key.toLowerCase() === "z") { event.preventDefault(); return undo(); }
     if (ctrl && event.key.toLowerCase() === "s") { event.preventDefault(); return save(); }
     if (ctrl || event.altKey) return;
-    if (/^[1-9]$/.test(event.key)) {
-      const label = palette.byKey(Number(event.key));
+    if (/^[0-9]$/.test(event.key)) {
+      const label = palette.byKey(event.key); // by position, or by name for labels "0".."9"
       if (label) { event.preventDefault(); pick(label); }
     } else if (event.key === "Enter") { event.preventDefault(); save(); }
     else if (event.key === "ArrowRight" || event.key === "d") { event.preventDefault(); goNext(); }

@@ -41,7 +41,7 @@ export async function render(root, [datasetId]) {
     navigate(`/datasets/${dataset.id}/label/${id}`, { tab: "unlabeled" });
   };
   body.replaceChildren(
-    h("p.small.muted", result.model ? `Ranked by the uncertainty of model ${result.model}.` : "No model yet: ranked by diversity alone. Run smart labeling once to rank by uncertainty.",
+    h("p.small.muted", result.model ? `Ranked by the uncertainty of model ${result.model}.` : "No model trained on this dataset yet: ranked by diversity alone. Once active learning (Start smart labeling) has trained one, its uncertainty ranks them; pre-labeling with a registry model does not.",
       result.ranked_from < result.open_images
         ? ` Drawn from ${fmtInt(result.ranked_from)} of ${fmtInt(result.open_images)} open images (a smart-labeling job prepares the rest).`
         : ""),

@@ -9,7 +9,7 @@ import { openModal } from "../components/modal.js";
 import { openSmartLabelingDialog } from "../components/smart_dialog.js";
 import { STATES, stateBar } from "../components/state_bar.js";
 import { TaskProgress } from "../components/task_progress.js";
-import { swatch } from "../labels.js";
+import { LabelPalette, labelKey, swatch } from "../labels.js";
 import { toastError } from "../toast.js";
 
 const EXPORT_FORMATS = {
@@ -83,9 +83,10 @@ function countsCard(dataset) {
 function labelsCard(dataset) {
   const max = Math.max(1, ...dataset.labels.map((l) => l.images + l.predicted));
   const detection = dataset.task_type === "detection";
-  const rows = dataset.labels.map((label, index) =>
+  const palette = new LabelPalette(dataset.labels);
+  const rows = dataset.labels.map((label) =>
     h("div.dist-row", { dataset: { label: label.name } },
-      h("span.dist-name", { title: label.name }, swatch(label.color), h("span.dist-label", label.name), index < 9 ? h("kbd", index + 1) : null),
+      h("span.dist-name", { title: label.name }, swatch(label.color), h("span.dist-label", label.name), labelKey(palette, label.name)),
       h("span.dist-bar",
         h("span.dist-labeled", { style: { width: `${(label.images / max) * 100}%`, background: label.color } }),
         label.predicted ? h("span.dist-predicted", { style: { width: `${(label.predicted / max) * 100}%`, borderColor: label.color } }) : null),
