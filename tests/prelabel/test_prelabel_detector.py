@@ -1,6 +1,8 @@
 """A detector trained here: pre-label with the native model (its own hard-example typing),
 ``model export`` -> ``model register`` -> pre-label again with the ONNX file; both find the
-objects, and the exported one brings its cross-validated show threshold along."""
+objects, the exported one brings its cross-validated show threshold along, and it proposes the
+native model's boxes (labels identical, scores within 1e-4). Hard flags may differ: an ONNX
+model is judged by ``ml.runtime.confidence``, the native one types its own images."""
 
 from __future__ import annotations
 
@@ -92,3 +94,19 @@ def test_trained_detector_prelabels_natively_and_exported(env, tmp_path):
     exported = predictions(env, "exported")
     hits, total = objects_found(exported, same)  # the same scenes under other image ids
     assert hits >= 0.6 * total, f"exported: {hits} of {total}"
+
+    # The same scenes were added in the same order: pair them by image id order.
+    pairs = list(zip(sorted(native.items()), sorted(exported.items()), strict=True))
+    proposed = 0
+    for (_, mine), (_, theirs) in pairs:
+        assert [b.label for b in theirs.boxes] == [b.label for b in mine.boxes]
+        np.testing.assert_allclose(
+            [b.score for b in theirs.boxes], [b.score for b in mine.boxes], atol=1e-4, rtol=0
+        )
+        np.testing.assert_allclose(
+            [(b.x, b.y, b.w, b.h) for b in theirs.boxes],
+            [(b.x, b.y, b.w, b.h) for b in mine.boxes],
+            atol=0.01,
+        )
+        proposed += len(mine.boxes)
+    assert proposed >= 6

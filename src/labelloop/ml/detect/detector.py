@@ -35,10 +35,13 @@ class DetectorMeta:
         if data.get("format_version") != FORMAT_VERSION:
             raise ValueError(f"unsupported detector format {data.get('format_version')!r}")
         return DetectorMeta(
-            n_classes=int(data["n_classes"]), input_size=int(data["input_size"]),
-            head_width=int(data["head_width"]), platt=PlattMap(**data["platt"]),
+            n_classes=int(data["n_classes"]),
+            input_size=int(data["input_size"]),
+            head_width=int(data["head_width"]),
+            platt=PlattMap(**data["platt"]),
             stats=DetectionHardnessStats(**data["stats"]),
-            metrics={k: float(v) for k, v in data["metrics"].items()})
+            metrics={k: float(v) for k, v in data["metrics"].items()},
+        )
 
 
 @dataclass(frozen=True)
@@ -86,9 +89,12 @@ class TrainedDetector:
         # Labeled images the trainer left out because their pixels do not decode.
         self.skipped_training: dict[str, str] = {}
         self.cache_dir = cache_dir
-        self._store = store or FeatureStore(cache_dir, meta.input_size,
-                                            feature_cache_dir=feature_cache_dir,
-                                            weights_path=weights_path)
+        self._store = store or FeatureStore(
+            cache_dir,
+            meta.input_size,
+            feature_cache_dir=feature_cache_dir,
+            weights_path=weights_path,
+        )
         self.weights_path = weights_path
         self._runner = None
 
@@ -124,25 +130,38 @@ class TrainedDetector:
         results = {}
         for index, path in enumerate(readable):
             size = self._store.image_size(path)
-            typed = detection_hardness(found[ORIGINAL][index], found[FLIPPED][index],
-                                       self.meta.stats, image_long_side=max(size))
+            typed = detection_hardness(
+                found[ORIGINAL][index],
+                found[FLIPPED][index],
+                self.meta.stats,
+                image_long_side=max(size),
+            )
             results[path] = DetectionResult(
-                path=path, boxes=_xywh(typed.shown.boxes), labels=typed.shown.labels,
-                scores=typed.shown.scores, hint_boxes=_xywh(typed.hints.boxes),
-                hint_labels=typed.hints.labels, hint_scores=typed.hints.scores,
-                hard_type=typed.hard_type.value, hard_coefficient=typed.coefficient,
-                hard_reasons=typed.reasons, doubtful=typed.doubtful)
+                path=path,
+                boxes=_xywh(typed.shown.boxes),
+                labels=typed.shown.labels,
+                scores=typed.shown.scores,
+                hint_boxes=_xywh(typed.hints.boxes),
+                hint_labels=typed.hints.labels,
+                hint_scores=typed.hints.scores,
+                hard_type=typed.hard_type.value,
+                hard_coefficient=typed.coefficient,
+                hard_reasons=typed.reasons,
+                doubtful=typed.doubtful,
+            )
         return [results.get(p) or _failed(p, errors[p]) for p in paths]
 
-    def all_candidates(self, paths: Sequence[str | Path]
-                       ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    def all_candidates(
+        self, paths: Sequence[str | Path]
+    ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """Every candidate (xyxy boxes, calibrated scores, labels) of each image, above and
         below the show threshold: what AP is computed on. Unreadable images give none."""
         readable, _, found = self._candidates(paths, None, None, views=(ORIGINAL,))
         by_path = {p: found[ORIGINAL][i] for i, p in enumerate(readable)}
         empty = (np.zeros((0, 4)), np.zeros(0), np.zeros(0, np.int64))
-        return [(c.boxes, c.scores, c.labels) if (c := by_path.get(str(p))) else empty
-                for p in paths]
+        return [
+            (c.boxes, c.scores, c.labels) if (c := by_path.get(str(p))) else empty for p in paths
+        ]
 
     def _candidates(self, paths, progress, should_cancel, views=(ORIGINAL, FLIPPED)):
         from labelloop.ml.detect._inference import candidates_for, onnx_runner
@@ -155,17 +174,29 @@ class TrainedDetector:
         for number, view in enumerate(views):
             # A header can read while the pixels do not: such images drop out here.
             kept, pyramids = self._store.get_readable(
-                readable, view, should_cancel=should_cancel,
-                progress=None if progress is None else
-                (lambda n, base=number * len(readable): progress(base + n, total)))
+                readable,
+                view,
+                should_cancel=should_cancel,
+                progress=None
+                if progress is None
+                else (lambda n, base=number * len(readable): progress(base + n, total)),
+            )
             features[view] = dict(zip(kept, pyramids, strict=True))
         wanted = set(map(str, paths))
         errors.update({p: why for p, why in self._store.unreadable.items() if p in wanted})
         readable = [p for p in readable if all(p in features[v] for v in views)]
         sizes = [self._store.image_size(p) for p in readable]
-        found = {view: candidates_for(self._runner, [features[view][p] for p in readable], sizes,
-                                      self.meta.input_size, view, score_map=self.meta.platt)
-                 for view in views}
+        found = {
+            view: candidates_for(
+                self._runner,
+                [features[view][p] for p in readable],
+                sizes,
+                self.meta.input_size,
+                view,
+                score_map=self.meta.platt,
+            )
+            for view in views
+        }
         return readable, errors, found
 
     def save(self, folder: str | Path) -> Path:
@@ -176,21 +207,34 @@ class TrainedDetector:
         return folder
 
     @classmethod
-    def load(cls, folder: str | Path, *, cache_dir: str | Path,
-             feature_cache_dir: str | Path | None = None,
-             weights_path: str | Path | None = None) -> TrainedDetector:
+    def load(
+        cls,
+        folder: str | Path,
+        *,
+        cache_dir: str | Path,
+        feature_cache_dir: str | Path | None = None,
+        weights_path: str | Path | None = None,
+    ) -> TrainedDetector:
         folder = Path(folder)
         meta = DetectorMeta.from_json(json.loads((folder / META_FILE).read_text()))
         with np.load(folder / WEIGHTS_FILE, allow_pickle=False) as data:
             state = {key: data[key] for key in data.files}
-        return cls(state, meta, cache_dir=cache_dir, feature_cache_dir=feature_cache_dir,
-                   weights_path=weights_path)
+        return cls(
+            state,
+            meta,
+            cache_dir=cache_dir,
+            feature_cache_dir=feature_cache_dir,
+            weights_path=weights_path,
+        )
 
-    def export_onnx(self, path: str | Path, *, max_detections: int = 100) -> Path:
-        """Backbone + head + decoding + NMS as one ONNX graph (contract in ``_export``)."""
+    def export_onnx(self, path: str | Path, *, max_detections: int | None = None) -> Path:
+        """Backbone + head + decoding + NMS as one ONNX graph (contract in ``_export``) that
+        gives the candidates of ``all_candidates``; ``max_detections`` (at most, and by
+        default, ``MAX_CANDIDATES``) cuts them."""
         from labelloop.ml.detect._export import export_detector
+        from labelloop.ml.detect._inference import MAX_CANDIDATES
 
-        return export_detector(self, Path(path), max_detections=max_detections)
+        return export_detector(self, Path(path), max_detections=max_detections or MAX_CANDIDATES)
 
 
 def _xywh(boxes: np.ndarray) -> np.ndarray:
@@ -200,6 +244,17 @@ def _xywh(boxes: np.ndarray) -> np.ndarray:
 
 def _failed(path: str, error: str) -> DetectionResult:
     empty = np.zeros((0, 4))
-    return DetectionResult(path, empty, np.zeros(0, np.int64), np.zeros(0), empty,
-                           np.zeros(0, np.int64), np.zeros(0), "none", 0.0, [],
-                           np.zeros(0, np.int64), error=error)
+    return DetectionResult(
+        path,
+        empty,
+        np.zeros(0, np.int64),
+        np.zeros(0),
+        empty,
+        np.zeros(0, np.int64),
+        np.zeros(0),
+        "none",
+        0.0,
+        [],
+        np.zeros(0, np.int64),
+        error=error,
+    )
