@@ -160,7 +160,7 @@ def publish(app: AppContext, job_id: int, outcome: JobOutcome) -> bool:
             )
             model_version = f"{model.name}:{model.version}"
             result["model"] = {"id": model.id, "name": model.name, "version": model.version}
-        rows = [_new_prediction(p, label_ids) for p in outcome.predictions]
+        rows = [prediction_row(p, label_ids) for p in outcome.predictions]
         published = images_repo.publish_predictions(
             session, job.dataset_id, job.id, model_version, rows
         )
@@ -177,7 +177,9 @@ def publish(app: AppContext, job_id: int, outcome: JobOutcome) -> bool:
     return True
 
 
-def _new_prediction(p: ImagePrediction, label_ids: dict[str, int]) -> images_repo.NewPrediction:
+def prediction_row(p: ImagePrediction, label_ids: dict[str, int]) -> images_repo.NewPrediction:
+    """The stored row of a proposal (a job's, or one handed back to undo a confirm or reject),
+    its label names already checked against ``label_ids``."""
     return images_repo.NewPrediction(
         image_id=p.image_id,
         label_id=label_ids[p.label] if p.label is not None else None,

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from labelloop.domain import (
     Box,
@@ -35,6 +35,7 @@ from labelloop.storage import datasets_repo, images_repo, jobs_repo
 
 from .annotating import BatchResult, confirm_in_session
 from .context import AppContext
+from .jobs import prediction_row
 
 
 @dataclass(frozen=True)
@@ -248,15 +249,13 @@ def _proposal_row(session, dataset, image, p: Prediction, label_ids) -> _Proposa
     for name, value in (("score", p.score), ("hard_coefficient", p.hard_coefficient)):
         if value is not None and not (math.isfinite(value) and 0 <= value <= 1):
             raise InvalidInput(f"{where}: {name} {value} is not between 0 and 1")
-    label_id = _label_id(p.label, label_ids, where) if p.label is not None else None
-    boxes = [
-        (_label_id(b.label, label_ids, where), b.x, b.y, b.w, b.h, _score(b, where))
-        for b in (_inside(b, image, where) for b in p.boxes)
-    ]
-    hints = [_inside(b, image, where) for b in p.hints]
-    for hint in hints:
-        _label_id(hint.label, label_ids, where)
-        _score(hint, where)
+    if p.label is not None:
+        _label_id(p.label, label_ids, where)
+    boxes = tuple(_inside(b, image, where) for b in p.boxes)
+    hints = tuple(_inside(b, image, where) for b in p.hints)
+    for box in (*boxes, *hints):
+        _label_id(box.label, label_ids, where)
+        _score(box, where)
     job_id = p.job_id
     if job_id is not None:
         try:
@@ -266,20 +265,8 @@ def _proposal_row(session, dataset, image, p: Prediction, label_ids) -> _Proposa
         else:
             if job.dataset_id != dataset.id:
                 raise InvalidInput(f"{where}: job {job_id} is not a job of this dataset")
-    row = images_repo.NewPrediction(
-        image_id=image.id,
-        label_id=label_id,
-        score=p.score,
-        boxes=boxes,
-        hard=p.hard,
-        hard_type=p.hard_type.value if p.hard_type else None,
-        hard_coefficient=float(p.hard_coefficient),
-        hard_reasons=[{"code": r.code, "text": r.text} for r in p.hard_reasons],
-        hints=[
-            {"label": b.label, "x": b.x, "y": b.y, "w": b.w, "h": b.h, "score": b.score}
-            for b in hints
-        ],
-    )
+    checked = replace(p, image_id=image.id, boxes=boxes, hints=hints)
+    row = prediction_row(checked, label_ids)  # the row a job would publish
     return _ProposalRow(row, job_id)
 
 
