@@ -478,3 +478,16 @@ def test_a_manifest_of_the_other_task_type_is_refused_whole(app, tmp_path):
         importing.import_path(app, "cells", folder)
     assert datasets.dataset_overview(app, "cells").counts["total"] == 0
     assert datasets.get_dataset(app, "cells").label_names() == ["rbc"]
+
+
+def test_a_label_differing_only_by_case_joins_the_dataset_label(app, tmp_path):
+    # Another tool wrote "rbc" where the dataset says "RBC": one class, not two labels.
+    write_image(tmp_path / "v" / "a.jpg", size=(60, 40), seed=1)
+    voc_xml(tmp_path / "v" / "a.xml", "a.jpg", (60, 40), [("rbc", 5, 5, 20, 20)])
+    datasets.create_dataset(app, "cells", "detection", ["RBC", "WBC"])
+    report = importing.import_path(app, "cells", tmp_path / "v", format_name="voc")
+    assert report.labels_added == []
+    assert ("a.xml", "label 'rbc' is taken as the dataset's 'RBC'") in report.warnings
+    assert datasets.get_dataset(app, "cells").label_names() == ["RBC", "WBC"]
+    (view,) = views(app, "cells").values()
+    assert [b.label for b in view.annotation.boxes] == ["RBC"]

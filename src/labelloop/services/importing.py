@@ -18,7 +18,7 @@ import tempfile
 import zipfile
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import islice
 from pathlib import Path
 
@@ -232,7 +232,13 @@ def _import_folder(
     report.found = len(items)
     report.skipped.extend((i.path, i.problem) for i in ctx.errors)
     report.warnings.extend((i.path, i.problem) for i in ctx.warnings)
-    labels = _Labels(list(ctx.declared_labels), dict(ctx.label_sources))
+    renamed, where = _labels_matched_ignoring_case(items, ctx, dataset)
+    report.warnings.extend(
+        (where[name], f"label {name!r} is taken as the dataset's {to!r}")
+        for name, to in renamed.items()
+    )
+    declared = list(dict.fromkeys(renamed.get(name, name) for name in ctx.declared_labels))
+    labels = _Labels(declared, dict(ctx.label_sources))
 
     seen: set[str] = set()  # content already taken by this import
     done = 0
@@ -255,6 +261,48 @@ def _import_folder(
             if progress:
                 progress(done, len(items))
     return report
+
+
+def _labels_matched_ignoring_case(
+    items: list[ImportItem], ctx: ImportContext, dataset: Dataset
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Rename, in ``items``, the labels that differ from exactly one dataset label only by case
+    ("rbc" for "RBC"), so that an annotation file written by another tool does not add a second
+    label for the same class. Returns {imported name: dataset label} and, for each renamed
+    name, the first file that used it (for the report)."""
+    existing = dataset.label_names()
+    folded: dict[str, list[str]] = {}
+    for name in existing:
+        folded.setdefault(name.casefold(), []).append(name)
+    used = set(ctx.declared_labels)
+    for item in items:
+        if item.label is not None:
+            used.add(item.label)
+        for box in (item.boxes or []) + (item.normalized_boxes or []):
+            used.add(box.label)
+    renamed = {
+        name: folded[name.casefold()][0]
+        for name in sorted(used)
+        if name not in existing and len(folded.get(name.casefold(), [])) == 1
+    }
+    where = {name: ctx.label_sources.get(name, "") for name in renamed}
+    if not renamed:
+        return {}, where
+    for item in items:
+        names = {item.label} | {b.label for b in (item.boxes or []) + (item.normalized_boxes or [])}
+        for name in names & renamed.keys():
+            where[name] = where[name] or item.source or item.relative_path
+        if item.label in renamed:
+            item.label = renamed[item.label]
+        for attribute in ("boxes", "normalized_boxes"):
+            boxes = getattr(item, attribute)
+            if boxes:
+                setattr(
+                    item,
+                    attribute,
+                    [replace(b, label=renamed.get(b.label, b.label)) for b in boxes],
+                )
+    return renamed, where
 
 
 def _refuse_other_task_type(items: list[ImportItem], dataset: Dataset, fmt: str) -> None:
