@@ -217,3 +217,41 @@ def screenshot(page, name: str) -> None:
         # Notices of earlier steps would cover the page in a still picture.
         page.evaluate("document.querySelectorAll('.toast').forEach((t) => t.remove())")
         page.screenshot(path=str(Path(folder) / f"{name}.png"))
+
+
+# A 640x420 "street" JPEG: a dark rectangle (a car) and a red ellipse (a possible missed object).
+STREET_WIDTH, STREET_HEIGHT = 640, 420
+
+
+def street_image(seed: int) -> bytes:
+    import io
+
+    from PIL import Image, ImageDraw
+
+    img = Image.new("RGB", (STREET_WIDTH, STREET_HEIGHT), (170 + seed * 10, 200, 230))
+    draw = ImageDraw.Draw(img)
+    draw.rectangle((100, 80, 260, 240), fill=(30, 30, 120))
+    draw.ellipse((360, 150, 520, 330), fill=(140, 20, 20))
+    buffer = io.BytesIO()
+    img.save(buffer, format="JPEG", quality=90)
+    return buffer.getvalue()
+
+
+SCROLLS = "(el) => el.scrollHeight > el.clientHeight + 1"
+EDITOR_CONTROLS = (
+    "[data-testid=confirm-image]",
+    "[data-testid=undo]",
+    "[data-testid=auto-advance]",
+    ".shortcuts summary",
+)
+
+
+def assert_controls_in_view(page, *, panel_scrolls: bool = False) -> None:
+    """The editor's buttons are on screen; unless told, the panel itself does not scroll (only
+    its lists do)."""
+    height = page.viewport_size["height"]
+    for selector in EDITOR_CONTROLS:
+        box = page.locator(selector).bounding_box()
+        assert box["y"] >= 0 and box["y"] + box["height"] <= height, selector
+    if not panel_scrolls:
+        assert not page.locator(".editor-panel").evaluate(SCROLLS)

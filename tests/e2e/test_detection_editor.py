@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-import io
+from .conftest import (
+    STREET_HEIGHT,
+    STREET_WIDTH,
+    publish_proposals,
+    screenshot,
+    street_image,
+    wait_for_grid,
+    wait_for_next_image,
+)
 
-from PIL import Image, ImageDraw
-
-from .conftest import publish_proposals, screenshot, wait_for_grid, wait_for_next_image
-
-WIDTH, HEIGHT = 640, 420
-
-
-def street_image(seed: int) -> bytes:
-    img = Image.new("RGB", (WIDTH, HEIGHT), (170 + seed * 10, 200, 230))
-    draw = ImageDraw.Draw(img)
-    draw.rectangle((100, 80, 260, 240), fill=(30, 30, 120))
-    draw.ellipse((360, 150, 520, 330), fill=(140, 20, 20))
-    buffer = io.BytesIO()
-    img.save(buffer, format="JPEG", quality=90)
-    return buffer.getvalue()
+WIDTH, HEIGHT = STREET_WIDTH, STREET_HEIGHT
 
 
 def test_draw_edit_and_delete_a_box(page, server):

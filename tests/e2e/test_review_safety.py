@@ -4,30 +4,21 @@ missed object" hint becomes a box with one click."""
 
 from __future__ import annotations
 
-import io
-
-from PIL import Image, ImageDraw
-
 from .conftest import (
+    SCROLLS,
+    STREET_HEIGHT,
+    STREET_WIDTH,
+    assert_controls_in_view,
     create_dataset,
     publish_proposals,
     screenshot,
+    street_image,
     wait_for_grid,
     wait_for_next_image,
 )
 
-WIDTH, HEIGHT = 640, 420
+WIDTH, HEIGHT = STREET_WIDTH, STREET_HEIGHT
 HINT = (360, 150, 160, 180)  # x, y, w, h of the possible missed object
-
-
-def street_image(seed: int) -> bytes:
-    img = Image.new("RGB", (WIDTH, HEIGHT), (170 + seed * 10, 200, 230))
-    draw = ImageDraw.Draw(img)
-    draw.rectangle((100, 80, 260, 240), fill=(30, 30, 120))
-    draw.ellipse((360, 150, 520, 330), fill=(140, 20, 20))
-    buffer = io.BytesIO()
-    img.save(buffer, format="JPEG", quality=90)
-    return buffer.getvalue()
 
 
 def street_dataset(server, name: str, images: int, labels=("car", "person")) -> dict:
@@ -267,22 +258,6 @@ VISIBLE_IN_LIST = (
     " const p = el.closest('.label-buttons, .box-list').getBoundingClientRect();"
     " return r.top >= p.top - 1 && r.bottom <= p.bottom + 1 && r.bottom <= innerHeight; }"
 )
-SCROLLS = "(el) => el.scrollHeight > el.clientHeight + 1"
-
-
-def assert_controls_in_view(page) -> None:
-    height = page.viewport_size["height"]
-    for selector in (
-        "[data-testid=confirm-image]",
-        "[data-testid=undo]",
-        "[data-testid=auto-advance]",
-        ".shortcuts summary",
-    ):
-        box = page.locator(selector).bounding_box()
-        assert box["y"] >= 0 and box["y"] + box["height"] <= height, selector
-    # Only the one list scrolls: neither the panel nor the page.
-    assert not page.locator(".editor-panel").evaluate(SCROLLS)
-    assert page.evaluate("document.scrollingElement.scrollHeight <= innerHeight")
 
 
 def test_side_panel_shows_three_labels_and_gives_the_boxes_the_room(page, server):

@@ -4,7 +4,7 @@ with many labels."""
 
 from __future__ import annotations
 
-from .conftest import create_dataset, publish_proposals, screenshot
+from .conftest import assert_controls_in_view, create_dataset, publish_proposals, screenshot
 
 DANGER_RED = "rgb(194, 47, 47)"  # --danger in base.css
 
@@ -186,15 +186,7 @@ def test_editor_panel_keeps_its_controls_in_view_with_thirteen_labels(page, serv
     image = server.api.get(f"/datasets/{dataset['id']}/images").json()["items"][0]
     page.goto(f"/#/datasets/{dataset['id']}/label/{image['id']}?tab=to_confirm")
     page.locator(f".editor[data-image-id='{image['id']}']").wait_for()
-    height = page.viewport_size["height"]
-    for selector in (
-        "[data-testid=confirm-image]",
-        "[data-testid=undo]",
-        "[data-testid=auto-advance]",
-        ".shortcuts summary",
-    ):
-        box = page.locator(selector).bounding_box()
-        assert box["y"] >= 0 and box["y"] + box["height"] <= height, selector
+    assert_controls_in_view(page, panel_scrolls=True)
     # The proposed label (the 13th) is scrolled into view in its list.
     assert page.locator(".label-button[data-label='class_12']").evaluate(
         "(b) => { const r = b.getBoundingClientRect();"
